@@ -1,0 +1,68 @@
+# CNN 手写体识别 — course commands. `make help` lists them.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV ?= .venv
+BIN := $(abspath $(VENV))/bin
+PY := $(BIN)/python
+STAMP := $(VENV)/.installed
+SYSTEM_STAMP := $(VENV)/.system-deps
+# nbgrader shells out to alembic, the tests to jupyter and nbgrader: use the course's bin/ first.
+export PATH := $(BIN):$(PATH)
+
+# `make lab` options (the browser test overrides them to run headless on a loopback port).
+LAB_PORT ?= 8888
+LAB_FLAGS ?=
+KERNEL_NAME := cnn-course
+# Jupyter refuses to run as root unless told; containers and CI machines often are root.
+ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
+
+.PHONY: help install system-deps lab test notebooks data clean
+
+help:
+	@echo "make lab        安装环境（首次）并在 notebooks/ 上打开 JupyterLab / set up and open JupyterLab"
+	@echo "make test       安装环境（首次）并运行全部测试 / set up and run the whole test suite"
+	@echo "make notebooks  由 solutions/ 重新生成学生版 notebooks/ / regenerate the student notebooks"
+	@echo "make data       重新生成 data/ 中的数据文件 / regenerate the shipped data files"
+	@echo "make install    只安装环境 / only create the environment"
+	@echo "make clean      删除虚拟环境与临时文件 / remove the environment and caches"
+
+install: $(STAMP) $(SYSTEM_STAMP)
+
+# The Python environment: created once, re-installed only when the requirements change.
+$(STAMP): requirements.txt pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --disable-pip-version-check -q -r requirements.txt
+	$(PY) -m pip install --disable-pip-version-check -q --no-deps -e .
+	$(PY) -m ipykernel install --sys-prefix --name $(KERNEL_NAME) --display-name "Python 3 (CNN 课程)" >/dev/null
+	@touch $@
+
+# Debian packages the course uses when they are there (Graphviz for model diagrams, a CJK
+# font, the full Fashion-MNIST, bubblewrap for the grader's sandbox). Installed when we are
+# root and apt-get exists; otherwise a note says what is missing. Never fatal.
+$(SYSTEM_STAMP): scripts/system_deps.sh | $(STAMP)
+	@bash scripts/system_deps.sh
+	@touch $@
+
+system-deps:
+	@bash scripts/system_deps.sh
+
+lab: install
+	$(BIN)/jupyter lab --ServerApp.root_dir="$(CURDIR)/notebooks" \
+		--ServerApp.port=$(LAB_PORT) \
+		--LabApp.default_url="/lab/tree/lab01_data/lab01_data.ipynb" \
+		$(ROOT_FLAG) $(LAB_FLAGS)
+
+test: install
+	$(PY) -m pytest -p no:cacheprovider --nbval-lax tests solutions
+
+notebooks: install
+	$(PY) -m grader release --clean
+
+data: install
+	$(PY) scripts/make_data.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache build *.egg-info
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +
