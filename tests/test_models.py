@@ -1,0 +1,59 @@
+"""utils.models: the networks the later labs reuse have the handouts' shapes and sizes."""
+import keras
+import numpy as np
+import pytest
+
+from utils import models
+
+
+def test_digit_cnn_matches_handout_000():
+    model = models.digit_cnn()
+    assert models.count_params(model) == {"total": 324_906, "trainable": 324_650, "non_trainable": 256}
+    assert model.output_shape == (None, 10)
+    convs = [l for l in model.layers if isinstance(l, keras.layers.Conv2D)]
+    assert [l.count_params() for l in convs] == [320, 9_248, 18_496]
+    flatten = next(l for l in model.layers if isinstance(l, keras.layers.Flatten))
+    assert flatten.output.shape[1] == 2_304
+    assert model.layers[-1].get_config()["activation"] == "softmax"
+
+
+def test_digit_cnn_initialisers():
+    model = models.digit_cnn(second_conv_initializer="zeros")
+    convs = [l for l in model.layers if isinstance(l, keras.layers.Conv2D)]
+    assert np.all(convs[1].get_weights()[0] == 0) and np.any(convs[0].get_weights()[0] != 0)
+    model = models.digit_cnn("ones")
+    assert all(np.all(l.get_weights()[0] == 1) for l in model.layers if isinstance(l, keras.layers.Conv2D))
+
+
+def test_digit_cnn_5x5_matches_handout_001_text():
+    model = models.digit_cnn_5x5()
+    assert models.count_params(model)["total"] == 242_062
+    convs = [l for l in model.layers if isinstance(l, keras.layers.Conv2D)]
+    assert [l.count_params() for l in convs] == [416, 14_436]
+    flatten = next(l for l in model.layers if isinstance(l, keras.layers.Flatten))
+    assert flatten.output.shape[1] == 1_764
+
+
+def test_fashion_mlp_matches_handout_003():
+    model = models.fashion_mlp()
+    assert models.count_params(model) == {"total": 870_410, "trainable": 867_338, "non_trainable": 3_072}
+
+
+def test_kaggle_cnn_structure_and_augmentation_slot():
+    aug = keras.Sequential([keras.layers.RandomRotation(10 / 360)], name="augment")
+    model = models.kaggle_cnn(augmentation=aug)
+    assert model.layers[0].name == "augment"
+    assert models.count_params(model) == models.count_params(models.kaggle_cnn())
+    assert sum(isinstance(l, keras.layers.BatchNormalization) for l in model.layers) == 5
+    assert model.output_shape == (None, 10)
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "rmsprop", "sgd"])
+def test_compile_classifier(optimizer):
+    model = models.compile_classifier(models.digit_cnn_5x5(), optimizer, learning_rate=0.01)
+    assert float(model.optimizer.learning_rate.numpy()) == pytest.approx(0.01)
+    assert model.loss == "categorical_crossentropy"
+    x = np.random.default_rng(0).random((8, 28, 28, 1)).astype("float32")
+    y = np.eye(10)[np.arange(8)]
+    history = model.fit(x, y, epochs=1, verbose=0)
+    assert set(history.history) >= {"loss", "accuracy"}

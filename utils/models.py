@@ -1,0 +1,131 @@
+"""The networks of the course, written once and reused by the later labs (as d2l does).
+
+Each builder returns an uncompiled ``keras.Sequential`` that starts with
+``keras.Input(shape)``; :func:`compile_classifier` compiles it the way the labs do.
+Lab 2 has students build :func:`digit_cnn` themselves; later labs call it from here.
+
+==============================  ==========  ===================================
+builder                         params      source
+==============================  ==========  ===================================
+:func:`digit_cnn`                324,906    handout 000 (labs 2-4)
+:func:`digit_cnn_5x5`            242,062    handout 001, second network (lab 2)
+:func:`kaggle_cnn`                   —      handout 004 (lab 5)
+:func:`fashion_mlp`              870,410    handout 003 MLP (lab 6)
+==============================  ==========  ===================================
+"""
+from __future__ import annotations
+
+import keras
+from keras import layers
+
+NUM_CLASSES = 10
+INPUT_SHAPE = (28, 28, 1)
+
+
+def digit_cnn(conv_initializer: str = "he_normal", *, second_conv_initializer: str | None = None,
+              name: str = "digit_cnn") -> keras.Sequential:
+    """Handout 000's CNN: 324,906 parameters (324,650 trainable, 256 non-trainable).
+
+    Conv 32 3×3 → Conv 32 3×3 → MaxPool 2×2 → Dropout 0.2 → Conv 64 3×3 same → MaxPool 2×2
+    → Dropout 0.25 → Flatten (2,304) → Dense 128 relu → BatchNorm → Dropout 0.25 → Dense 10 softmax.
+
+    ``conv_initializer`` is the kernel initialiser of every convolution;
+    ``second_conv_initializer`` overrides it for the second one only (lab 2's experiment).
+    """
+    second = second_conv_initializer or conv_initializer
+    return keras.Sequential([
+        keras.Input(INPUT_SHAPE),
+        layers.Conv2D(32, (3, 3), activation="relu", kernel_initializer=conv_initializer),
+        layers.Conv2D(32, (3, 3), activation="relu", kernel_initializer=second),
+        layers.MaxPooling2D((2, 2), strides=2),
+        layers.Dropout(0.2),
+        layers.Conv2D(64, (3, 3), padding="same", activation="relu", kernel_initializer=conv_initializer),
+        layers.MaxPooling2D((2, 2)),
+        layers.Dropout(0.25),
+        layers.Flatten(),
+        layers.Dense(128, activation="relu"),
+        layers.BatchNormalization(),
+        layers.Dropout(0.25),
+        layers.Dense(NUM_CLASSES, activation="softmax"),
+    ], name=name)
+
+
+def digit_cnn_5x5(name: str = "digit_cnn_5x5") -> keras.Sequential:
+    """Handout 001's second CNN: 16 and 36 filters of 5×5 (same padding), each followed by
+    2×2 max-pooling; Dropout 0.25, Flatten (1,764), Dense 128, Dropout 0.5, Dense 10.
+    242,062 parameters (416 + 14,436 + 225,920 + 1,290)."""
+    return keras.Sequential([
+        keras.Input(INPUT_SHAPE),
+        layers.Conv2D(16, (5, 5), padding="same", activation="relu"),
+        layers.MaxPooling2D((2, 2)),
+        layers.Conv2D(36, (5, 5), padding="same", activation="relu"),
+        layers.MaxPooling2D((2, 2)),
+        layers.Dropout(0.25),
+        layers.Flatten(),
+        layers.Dense(128, activation="relu"),
+        layers.Dropout(0.5),
+        layers.Dense(NUM_CLASSES, activation="softmax"),
+    ], name=name)
+
+
+def kaggle_cnn(name: str = "kaggle_cnn", augmentation: keras.layers.Layer | None = None) -> keras.Sequential:
+    """Handout 004's network: two 32-filter 5×5 and two 64-filter 3×3 convolutions with
+    BatchNorm, 2×2 max-pooling and dropout after each block, Dense 256 with BatchNorm,
+    Dropout 0.5, Dense 10. ``augmentation`` (a layer, e.g. a ``keras.Sequential`` of
+    preprocessing layers) is placed right after the input; it is active only in training."""
+    stack: list = [keras.Input(INPUT_SHAPE)]
+    if augmentation is not None:
+        stack.append(augmentation)
+    for filters, size in [(32, 5), (64, 3)]:
+        stack += [
+            layers.Conv2D(filters, (size, size), padding="same", activation="relu"),
+            layers.BatchNormalization(),
+            layers.Conv2D(filters, (size, size), padding="same", activation="relu"),
+            layers.BatchNormalization(),
+            layers.MaxPooling2D((2, 2)),
+            layers.Dropout(0.25),
+        ]
+    stack += [
+        layers.Flatten(),
+        layers.Dense(256, activation="relu"),
+        layers.BatchNormalization(),
+        layers.Dropout(0.5),
+        layers.Dense(NUM_CLASSES, activation="softmax"),
+    ]
+    return keras.Sequential(stack, name=name)
+
+
+def fashion_mlp(name: str = "fashion_mlp") -> keras.Sequential:
+    """Handout 003's MLP on flattened 784-pixel images: Dense 512-512-256-256 (relu), each
+    followed by BatchNorm, Dropout 0.3 after the 2nd and 4th, Dense 10 softmax.
+    870,410 parameters, 3,072 of them non-trainable (the BatchNorm moving statistics)."""
+    return keras.Sequential([
+        keras.Input((784,)),
+        layers.Dense(512, activation="relu"), layers.BatchNormalization(),
+        layers.Dense(512, activation="relu"), layers.BatchNormalization(),
+        layers.Dropout(0.3),
+        layers.Dense(256, activation="relu"), layers.BatchNormalization(),
+        layers.Dense(256, activation="relu"), layers.BatchNormalization(),
+        layers.Dropout(0.3),
+        layers.Dense(NUM_CLASSES, activation="softmax"),
+    ], name=name)
+
+
+def compile_classifier(model: keras.Model, optimizer="adam", learning_rate: float | None = None,
+                       loss: str = "categorical_crossentropy") -> keras.Model:
+    """Compile for one-hot 10-class targets with accuracy as the metric.
+
+    ``optimizer`` is a Keras optimizer or a name ("adam", "rmsprop", "sgd");
+    ``learning_rate`` applies when a name is given.
+    """
+    if isinstance(optimizer, str) and learning_rate is not None:
+        optimizer = keras.optimizers.get({"class_name": optimizer, "config": {"learning_rate": learning_rate}})
+    model.compile(optimizer=optimizer, loss=loss, metrics=["accuracy"])
+    return model
+
+
+def count_params(model: keras.Model) -> dict[str, int]:
+    """``{"total", "trainable", "non_trainable"}`` parameter counts, as ``model.summary()`` shows."""
+    trainable = sum(int(keras.ops.size(w)) for w in model.trainable_weights)
+    non_trainable = sum(int(keras.ops.size(w)) for w in model.non_trainable_weights)
+    return {"total": trainable + non_trainable, "trainable": trainable, "non_trainable": non_trainable}
