@@ -18,13 +18,14 @@ KERNEL_NAME := cnn-course
 # Jupyter refuses to run as root unless told; containers and CI machines often are root.
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 
-.PHONY: help install system-deps lab test notebooks data clean
+.PHONY: help install system-deps lab test notebooks data clean bench
 
 help:
 	@echo "make lab        安装环境（首次）并在 notebooks/ 上打开 JupyterLab / set up and open JupyterLab"
 	@echo "make test       安装环境（首次）并运行全部测试 / set up and run the whole test suite"
 	@echo "make notebooks  由 solutions/ 重新生成学生版 notebooks/ / regenerate the student notebooks"
 	@echo "make data       重新生成 data/ 中的数据文件 / regenerate the shipped data files"
+	@echo "make bench      运行基准测试，写入 bench/RESULTS.md / run the benchmarks"
 	@echo "make install    只安装环境 / only create the environment"
 	@echo "make clean      删除虚拟环境与临时文件 / remove the environment and caches"
 
@@ -66,3 +67,9 @@ data: install
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
+
+# Benchmarks (issue: series cost, quality, full scale, scaling). Writes bench/results.json and
+# bench/RESULTS.md. BENCH_ARGS="--parts series" runs one part; the others are kept.
+BENCH_ARGS ?=
+bench: install
+	$(PY) -m bench $(BENCH_ARGS)

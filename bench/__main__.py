@@ -1,0 +1,92 @@
+"""``python -m bench`` — run the course benchmarks and write results.json / RESULTS.md."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+from . import fullscale, report, series
+
+ROOT = Path(__file__).resolve().parents[1]
+PARTS = ("series", "full", "scaling")
+
+
+def machine() -> dict:
+    import keras
+    import tensorflow as tf
+
+    model = platform.processor() or ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    try:
+        memory_gb = round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)
+    except (ValueError, OSError):
+        memory_gb = None
+    gpus = [d.name for d in tf.config.list_physical_devices("GPU")]
+    return {"cores": os.cpu_count(), "cpu": model, "memory_gb": memory_gb, "gpus": gpus,
+            "device": "GPU" if gpus else "CPU", "python": platform.python_version(),
+            "tensorflow": tf.__version__, "keras": keras.__version__, "platform": platform.platform(),
+            "load_average_at_start": [round(x, 2) for x in os.getloadavg()]}
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--parts", default=",".join(PARTS), help=f"comma-separated subset of {PARTS}")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench", help="folder for results.json / RESULTS.md")
+    parser.add_argument("--labs", nargs="*", help="solution notebooks' lab names (default: all)")
+    parser.add_argument("--repeats", type=int, default=3, help="runs per timing under a minute")
+    parser.add_argument("--cnn-epochs", type=int, default=12, help="epochs of the full-scale CNN")
+    parser.add_argument("--mlp-epochs", type=int, default=12, help="epochs of the full-scale MLP")
+    parser.add_argument("--scaling-sizes", default="1000,4000,16000,60000")
+    parser.add_argument("--scaling-epochs", type=int, default=2)
+    parser.add_argument("--limit", type=int, help="train on this many images only (smoke tests)")
+    args = parser.parse_args(argv)
+    parts = [p for p in args.parts.split(",") if p]
+    unknown = set(parts) - set(PARTS)
+    if unknown:
+        parser.error(f"unknown parts: {sorted(unknown)}")
+    args.out.mkdir(parents=True, exist_ok=True)
+    results_file = args.out / "results.json"
+    results = json.loads(results_file.read_text()) if results_file.exists() else {}
+    results["machine"] = machine()
+    results["command"] = "make bench" if argv is None and len(sys.argv) == 1 else "python -m bench " + " ".join(sys.argv[1:] if argv is None else argv)
+    log = lambda msg: print(msg, flush=True)  # noqa: E731
+    if "series" in parts:
+        log("series: executing the solution notebooks")
+        notebooks = sorted(ROOT.glob("solutions/*/*.ipynb"))
+        if args.labs:
+            notebooks = [n for n in notebooks if n.parent.name in args.labs]
+        results["series"] = series.run_series(notebooks, repeats=args.repeats, log=log)
+        results["series"]["date"] = time.strftime("%Y-%m-%d")
+    if "full" in parts:
+        log("full: Fashion-MNIST 60,000 / 10,000")
+        rows = []
+        for kind, epochs in [("mlp", args.mlp_epochs), ("cnn", args.cnn_epochs)]:
+            row = fullscale.train_and_score(kind, epochs, limit=args.limit,
+                                            test_limit=args.limit and max(200, args.limit // 5))
+            log(f"  {kind}: {row['test_accuracy']:.4f} in {row['train_seconds']:.0f} s ({row['params']:,} params)")
+            rows.append(row)
+        results["full"] = {"runs": rows, "anchors": fullscale.ANCHORS, "date": time.strftime("%Y-%m-%d")}
+    if "scaling" in parts:
+        log("scaling: seconds per epoch against training images")
+        sizes = [int(s) for s in args.scaling_sizes.split(",")]
+        rows = fullscale.scaling(sizes, epochs=args.scaling_epochs, repeats=args.repeats, log=log)
+        fullscale.plot_scaling(rows, args.out / "scaling.png")
+        results["scaling"] = {"rows": rows, "plot": "scaling.png", "date": time.strftime("%Y-%m-%d")}
+    results_file.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
+    (args.out / "RESULTS.md").write_text(report.markdown(results))
+    log(f"wrote {results_file} and {args.out / 'RESULTS.md'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

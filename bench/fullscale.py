@@ -1,0 +1,141 @@
+"""Full Fashion-MNIST (60,000 / 10,000) with lab 6's MLP and the course CNN, and scaling.
+
+The data come from ``keras.datasets.fashion_mnist`` through :func:`utils.data.load_fashion_full`
+(Debian's ``dataset-fashion-mnist`` files, no download). Training recipes are the ones the
+course teaches: Adam, categorical cross-entropy, batch 128, ReduceLROnPlateau on
+``val_accuracy``; the CNN also uses the course's augmentation layers when ``augment`` is on.
+The 10,000 test images are used only for the final score; validation uses 10% of the training set.
+"""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+ANCHORS = [
+    {"model": "Handout 003 MLP (50 epochs)", "test_accuracy": 0.884, "params": 870_410},
+    {"model": "Handout 003 CNN (50 epochs)", "test_accuracy": 0.9295, "params": 7_658_746},
+    {"model": "Fashion-MNIST benchmark, small CNNs", "test_accuracy": "0.876-0.939", "params": None},
+    {"model": "Human performance", "test_accuracy": 0.835, "params": None},
+]
+
+
+class EpochTimer:
+    """A Keras callback recording the seconds of every epoch."""
+
+    def __new__(cls):
+        import keras
+
+        class _Timer(keras.callbacks.Callback):
+            def on_train_begin(self, logs=None):
+                self.seconds = []
+
+            def on_epoch_begin(self, epoch, logs=None):
+                self._t = time.perf_counter()
+
+            def on_epoch_end(self, epoch, logs=None):
+                self.seconds.append(time.perf_counter() - self._t)
+
+        return _Timer()
+
+
+def load(limit: int | None = None, test_limit: int | None = None):
+    from utils import data
+
+    (x, y), (xt, yt) = data.load_fashion_full()
+    if limit:
+        x, y = x[:limit], y[:limit]
+    if test_limit:
+        xt, yt = xt[:test_limit], yt[:test_limit]
+    return (data.to_images(x), data.one_hot(y)), (data.to_images(xt), data.one_hot(yt))
+
+
+def train_and_score(kind: str, epochs: int, *, limit: int | None = None, test_limit: int | None = None,
+                    batch_size: int = 128, seed: int = 2) -> dict:
+    """Train ``kind`` ("mlp" or "cnn") on the full (or ``limit``-ed) Fashion-MNIST and score it."""
+    import keras
+
+    from utils import models
+
+    keras.utils.set_random_seed(seed)
+    (x, y), (xt, yt) = load(limit, test_limit)
+    if kind == "mlp":
+        model = models.fashion_mlp()
+        x, xt = x.reshape(len(x), 784), xt.reshape(len(xt), 784)
+    elif kind == "cnn":
+        builder = getattr(models, "fashion_cnn", None)
+        if builder is None:
+            raise RuntimeError("utils.models.fashion_cnn is missing")
+        model = builder()
+    else:
+        raise ValueError(kind)
+    models.compile_classifier(model, "adam", learning_rate=1e-3)
+    timer = EpochTimer()
+    reduce = keras.callbacks.ReduceLROnPlateau(monitor="val_accuracy", patience=2, factor=0.5, min_lr=1e-5)
+    start = time.perf_counter()
+    history = model.fit(x, y, batch_size=batch_size, epochs=epochs, validation_split=0.1,
+                        callbacks=[timer, reduce], verbose=0)
+    train_seconds = time.perf_counter() - start
+    pred = np.argmax(model.predict(xt, verbose=0), axis=1)
+    accuracy = float((pred == np.argmax(yt, axis=1)).mean())
+    return {
+        "model": kind, "keras_name": model.name, "params": int(model.count_params()),
+        "train_images": int(len(x) * 0.9), "test_images": int(len(xt)), "epochs": epochs,
+        "test_accuracy": round(accuracy, 4),
+        "best_val_accuracy": round(float(max(history.history["val_accuracy"])), 4),
+        "seconds_per_epoch": [round(s, 2) for s in timer.seconds],
+        "median_seconds_per_epoch": round(float(np.median(timer.seconds)), 2),
+        "train_seconds": round(train_seconds, 1),
+    }
+
+
+def scaling(sizes=(1000, 4000, 16000, 60000), epochs: int = 2, repeats: int = 3, kind: str = "cnn",
+            log=print) -> list[dict]:
+    """Seconds per epoch of the course CNN against the number of training images.
+
+    The first epoch (graph tracing) is reported apart from the steady epochs.
+    """
+    rows = []
+    for n in sizes:
+        runs = []
+        for _ in range(repeats):
+            r = train_and_score(kind, epochs, limit=n, test_limit=1000)
+            runs.append(r)
+        steady = [s for r in runs for s in r["seconds_per_epoch"][1:]] or [r["seconds_per_epoch"][0] for r in runs]
+        first = [r["seconds_per_epoch"][0] for r in runs]
+        row = {"images": n, "train_images": runs[0]["train_images"], "epochs": epochs, "runs": repeats,
+               "first_epoch_seconds": round(float(np.median(first)), 2),
+               "seconds_per_epoch": round(float(np.median(steady)), 2),
+               "seconds_per_epoch_min": round(float(min(steady)), 2),
+               "seconds_per_epoch_max": round(float(max(steady)), 2)}
+        row["ms_per_image"] = round(1000 * row["seconds_per_epoch"] / row["train_images"], 3)
+        log(f"  {n} images: {row['seconds_per_epoch']} s/epoch")
+        rows.append(row)
+    return rows
+
+
+def plot_scaling(rows: list[dict], path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5.5, 4))
+    n = [r["train_images"] for r in rows]
+    s = [r["seconds_per_epoch"] for r in rows]
+    lo = [r["seconds_per_epoch"] - r["seconds_per_epoch_min"] for r in rows]
+    hi = [r["seconds_per_epoch_max"] - r["seconds_per_epoch"] for r in rows]
+    ax.errorbar(n, s, yerr=[lo, hi], marker="o", capsize=3, label="measured (median, min-max)")
+    if len(n) > 1:
+        slope = np.polyfit(n, s, 1)
+        grid = np.linspace(0, max(n), 50)
+        ax.plot(grid, np.polyval(slope, grid), "--", color="gray",
+                label=f"linear fit: {1000 * slope[0]:.2f} ms/image + {slope[1]:.1f} s")
+    ax.set_xlabel("training images")
+    ax.set_ylabel("seconds per epoch")
+    ax.set_title("Course CNN, Fashion-MNIST, CPU")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

@@ -1,0 +1,89 @@
+"""Markdown report of ``bench/results.json``: measured figures beside the course's goals."""
+from __future__ import annotations
+
+GOALS = {
+    "lab_seconds": 90,
+    "series_seconds": 360,
+    "lab_peak_mb": 2048,
+    "lab05_heldout": 0.985,
+    "full_cnn_accuracy": 0.935,
+    "full_cnn_params": 1_000_000,
+    "full_cnn_seconds": 600,
+}
+
+
+def _mark(ok: bool | None) -> str:
+    return "—" if ok is None else ("✅" if ok else "❌")
+
+
+def _pct(x) -> str:
+    return "—" if x is None else f"{100 * x:.2f}%"
+
+
+def _spread(s: dict) -> str:
+    if s["runs"] == 1:
+        return f"{s['median']:.1f} (1 run)"
+    return f"{s['median']:.1f} ({s['min']:.1f}–{s['max']:.1f}, {s['runs']} runs)"
+
+
+def markdown(results: dict) -> str:
+    m = results.get("machine", {})
+    lines = ["# Benchmarks", "",
+             f"Command: `{results.get('command', 'make bench')}`", "",
+             f"Machine: {m.get('cores')} cores, {m.get('cpu')}, {m.get('memory_gb')} GB, device {m.get('device')}"
+             f"{' ' + ', '.join(m['gpus']) if m.get('gpus') else ''}; Python {m.get('python')}, "
+             f"TensorFlow {m.get('tensorflow')}, Keras {m.get('keras')}; load average at start "
+             f"{m.get('load_average_at_start')}.", ""]
+    s = results.get("series")
+    if s:
+        lines += ["## 1. Series cost (full nbclient execution of each solution notebook)", "",
+                  f"Measured {s.get('date', '')}. Median with min–max over the runs; one run when the first took over a minute.", "",
+                  "| lab | wall time, s | goal ≤ 90 s | peak memory, MB | goal ≤ 2 GB |", "|---|---|---|---|---|"]
+        for lab, row in s["labs"].items():
+            lines.append(f"| {lab} | {_spread(row['seconds'])} | {_mark(row['seconds']['median'] <= GOALS['lab_seconds'])} "
+                         f"| {_spread(row['peak_mb'])} | {_mark(row['peak_mb']['median'] <= GOALS['lab_peak_mb'])} |")
+        total = s["total_seconds"]
+        lines += [f"| **series** | **{total:.0f}** | goal ≤ 360 s: {_mark(total <= GOALS['series_seconds'])} | | |", ""]
+        lines += ["## 2. Quality on the shipped data (held-out files: 800 MNIST / 1,000 Fashion-MNIST images)", "",
+                  "Every network a lab trains, in the order trained; the last one is the lab's final network. "
+                  "Training seconds are the time spent in `fit` during the series run.", "",
+                  "| lab | network (variable) | params | training s | held-out accuracy | goal |", "|---|---|---|---|---|---|"]
+        for lab, row in s["labs"].items():
+            for model in row["models"]:
+                goal = ""
+                if lab.startswith("lab05") and model["final"]:
+                    ok = model["heldout_accuracy"] is not None and model["heldout_accuracy"] >= GOALS["lab05_heldout"]
+                    goal = f"≥ 98.5% {_mark(ok)}"
+                name = f"{'**' if model['final'] else ''}{model['name']}{'**' if model['final'] else ''}"
+                lines.append(f"| {lab} | {name} | {model['params']:,} | {model['train_seconds']:.1f} "
+                             f"| {_pct(model['heldout_accuracy'])} | {goal} |")
+        lines += ["", "Anchor: handout 000 reached 97.86% *validation* accuracy on the same 4,200 images (20 epochs).", ""]
+    f = results.get("full")
+    if f:
+        lines += ["## 3. Full scale: Fashion-MNIST 60,000 / 10,000", "",
+                  f"Measured {f.get('date', '')}. 90% of the 60,000 training images train, 10% validate; the 10,000 test images score.", "",
+                  "| model | params | epochs | s / epoch (median) | training s | test accuracy | goal |", "|---|---|---|---|---|---|---|"]
+        for r in f["runs"]:
+            goal = ""
+            if r["model"] == "cnn":
+                ok = (r["test_accuracy"] >= GOALS["full_cnn_accuracy"] and r["params"] <= GOALS["full_cnn_params"]
+                      and r["train_seconds"] <= GOALS["full_cnn_seconds"])
+                goal = f"≥ 93.5%, ≤ 1M params, ≤ 600 s: {_mark(ok)}"
+            lines.append(f"| course {r['model'].upper()} ({r['keras_name']}) | {r['params']:,} | {r['epochs']} "
+                         f"| {r['median_seconds_per_epoch']:.1f} | {r['train_seconds']:.0f} | {_pct(r['test_accuracy'])} | {goal} |")
+        for a in f["anchors"]:
+            acc = a["test_accuracy"] if isinstance(a["test_accuracy"], str) else _pct(a["test_accuracy"])
+            params = f"{a['params']:,}" if a.get("params") else "—"
+            lines.append(f"| *{a['model']}* | {params} | | | | {acc} | anchor |")
+        lines.append("")
+    sc = results.get("scaling")
+    if sc:
+        lines += ["## 4. Scaling: training time against the number of images (course CNN, Fashion-MNIST)", "",
+                  f"Measured {sc.get('date', '')}. Steady epochs (the first epoch, which traces the graph, apart).", "",
+                  "| images (train part) | s / epoch, median (min–max) | first epoch, s | ms / image |", "|---|---|---|---|"]
+        for r in sc["rows"]:
+            lines.append(f"| {r['images']:,} ({r['train_images']:,}) | {r['seconds_per_epoch']:.2f} "
+                         f"({r['seconds_per_epoch_min']:.2f}–{r['seconds_per_epoch_max']:.2f}) | {r['first_epoch_seconds']:.2f} "
+                         f"| {r['ms_per_image']:.3f} |")
+        lines += ["", f"![scaling]({sc.get('plot', 'scaling.png')})", ""]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,74 @@
+"""Smoke tests of the benchmark code on tiny inputs: it runs and writes well-formed results.
+
+The benchmark itself (`make bench`) is not run here; no figure is asserted.
+"""
+import json
+import subprocess
+import sys
+
+import nbformat
+import pytest
+
+from bench import report, series
+from conftest import ROOT
+
+
+@pytest.fixture(scope="module")
+def tiny_notebook(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("bench") / "lab99_tiny"
+    folder.mkdir()
+    nb = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "cnn-course", "display_name": "x", "language": "python"}})
+    nb.cells = [nbformat.v4.new_code_cell(
+        "import keras\nfrom utils import data, models\nsplit = data.prepare()\n"
+        "net = models.compile_classifier(models.digit_cnn_5x5())\n"
+        "net.fit(split.x_train[:64], split.y_train[:64], epochs=1, verbose=0)\n"
+        "other = models.compile_classifier(models.digit_cnn())\n"
+        "other.fit(split.x_train[:32], split.y_train[:32], epochs=1, verbose=0)")]
+    path = folder / "lab99_tiny.ipynb"
+    nbformat.write(nb, path)
+    return path
+
+
+def test_execute_times_and_scores_trained_models(tiny_notebook):
+    result = series.execute(tiny_notebook)
+    assert result["seconds"] > 0 and result["peak_mb"] > 50
+    names = [m["name"] for m in result["models"]]
+    assert names == ["net", "other"]
+    first, last = result["models"]
+    assert first["params"] == 242_062 and last["params"] == 324_906
+    assert [m["final"] for m in result["models"]] == [False, True]
+    assert all(0.0 <= m["heldout_accuracy"] <= 1.0 and m["train_seconds"] > 0 for m in result["models"])
+
+
+def test_series_summary_and_report(tiny_notebook):
+    out = series.run_series([tiny_notebook], repeats=2, log=lambda *_: None)
+    row = out["labs"]["lab99_tiny"]
+    assert row["seconds"]["runs"] == 2 and row["seconds"]["min"] <= row["seconds"]["median"] <= row["seconds"]["max"]
+    assert len(row["accuracy_runs"]) == 2
+    text = report.markdown({"machine": {"cores": 2}, "series": out})
+    assert "| lab99_tiny | net | 242,062 |" in text and "| lab99_tiny | **other** | 324,906 |" in text
+
+
+def test_report_marks_goals_both_ways():
+    def results(acc, seconds):
+        return {"full": {"runs": [{"model": "cnn", "keras_name": "c", "params": 900_000, "epochs": 10,
+                                   "median_seconds_per_epoch": 40.0, "train_seconds": seconds,
+                                   "test_accuracy": acc}], "anchors": []}}
+    assert "✅" in report.markdown(results(0.94, 500))
+    assert "❌" in report.markdown(results(0.93, 500))
+    assert "❌" in report.markdown(results(0.94, 700))
+
+
+def test_command_line_writes_files(tmp_path):
+    subprocess.run([sys.executable, "-m", "bench", "--parts", "scaling,full", "--out", str(tmp_path),
+                    "--repeats", "1", "--scaling-sizes", "300,600", "--scaling-epochs", "2",
+                    "--limit", "600", "--cnn-epochs", "1", "--mlp-epochs", "1"],
+                   cwd=ROOT, check=True, capture_output=True)
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert results["machine"]["cores"] >= 1 and results["machine"]["tensorflow"]
+    assert [r["images"] for r in results["scaling"]["rows"]] == [300, 600]
+    assert [r["model"] for r in results["full"]["runs"]] == ["mlp", "cnn"]
+    assert all(0 <= r["test_accuracy"] <= 1 for r in results["full"]["runs"])
+    assert (tmp_path / "scaling.png").read_bytes()[:4] == b"\x89PNG"
+    text = (tmp_path / "RESULTS.md").read_text()
+    assert "## 3. Full scale" in text and "## 4. Scaling" in text and "Handout 003 CNN" in text
