@@ -100,3 +100,13 @@ def test_installed_versions_match_requirements():
     pip = pip_requirements((ROOT / "requirements.txt").read_text())
     wrong = {n: version(n) for n, spec in pip.items() if not spec.contains(version(n), prereleases=True)}
     assert wrong == {}
+
+
+def test_second_install_does_nothing():
+    """After `make install` (which `make test` runs first), the environment is up to date:
+    `make -q install` reports nothing to rebuild, so a second `make lab`/`make test` reinstalls nothing."""
+    import subprocess
+    import sys
+
+    result = subprocess.run(["make", "-q", "install", f"VENV={sys.prefix}"], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, "make would reinstall: " + (result.stdout + result.stderr)
