@@ -1,0 +1,178 @@
+from labkit import Variant
+
+
+def cnn(*, last="Dense(10, activation='softmax')", inp="keras.Input((28, 28, 1))", conv3_padding="same",
+        batchnorm=True, flatten=True, init="he_normal", dropouts=(0.2, 0.25, 0.25), pool="MaxPooling2D"):
+    """Source of handout 000's network with one thing changed."""
+    init_arg = f", kernel_initializer={init!r}" if init else ""
+    rows = [
+        inp,
+        f"layers.Conv2D(32, (3, 3), activation='relu'{init_arg})",
+        f"layers.Conv2D(32, (3, 3), activation='relu'{init_arg})",
+        f"layers.{pool}((2, 2), strides=2)",
+        f"layers.Dropout({dropouts[0]})",
+        f"layers.Conv2D(64, (3, 3), padding={conv3_padding!r}, activation='relu'{init_arg})",
+        f"layers.{pool}((2, 2))",
+        f"layers.Dropout({dropouts[1]})",
+        "layers.Flatten()" if flatten else None,
+        "layers.Dense(128, activation='relu')",
+        "layers.BatchNormalization()" if batchnorm else None,
+        f"layers.Dropout({dropouts[2]})",
+        f"layers.{last}",
+    ]
+    return "model = keras.Sequential([\n" + "".join(f"    {r},\n" for r in rows if r) + "])"
+
+
+FUNCTIONAL = """inputs = keras.Input(shape=(28, 28, 1))
+x = layers.Conv2D(32, 3, activation="relu", kernel_initializer=keras.initializers.HeNormal())(inputs)
+x = layers.Conv2D(32, 3, activation="relu", kernel_initializer=keras.initializers.HeNormal())(x)
+x = layers.MaxPool2D(pool_size=2, strides=2)(x)
+x = layers.Dropout(0.2)(x)
+x = layers.Conv2D(64, 3, padding="same", activation="relu", kernel_initializer="he_normal")(x)
+x = layers.MaxPool2D()(x)
+x = layers.Dropout(0.25)(x)
+x = layers.Flatten()(x)
+x = layers.Dense(128, activation="relu")(x)
+x = layers.BatchNormalization()(x)
+x = layers.Dropout(0.25)(x)
+outputs = layers.Dense(10, activation="softmax")(x)
+model = keras.Model(inputs, outputs)"""
+
+ADD_STYLE = """model = keras.Sequential()
+model.add(keras.Input(shape=(28, 28, 1)))
+model.add(layers.Conv2D(filters=32, kernel_size=(3, 3), activation="relu", kernel_initializer="he_normal"))
+model.add(layers.Conv2D(filters=32, kernel_size=(3, 3), activation="relu", kernel_initializer="he_normal"))
+model.add(layers.MaxPool2D((2, 2), strides=2))
+model.add(layers.Dropout(0.2))
+model.add(layers.Conv2D(64, (3, 3), activation="relu", padding="same", kernel_initializer="he_normal"))
+model.add(layers.MaxPool2D(pool_size=(2, 2)))
+model.add(layers.Dropout(0.25))
+model.add(layers.Flatten())
+model.add(layers.Dense(128, activation="relu"))
+model.add(layers.BatchNormalization())
+model.add(layers.Dropout(0.25))
+model.add(layers.Dense(10, activation="softmax"))"""
+
+NET_5X5 = """model_5x5 = keras.Sequential([
+    keras.Input((28, 28, 1)),
+    layers.Conv2D(16, ({k}, {k}), padding="{pad}", activation="relu"),
+    layers.MaxPooling2D((2, 2)),
+    layers.Conv2D(36, ({k}, {k}), padding="{pad}", activation="relu"),
+    layers.MaxPooling2D((2, 2)),{extra}
+    layers.Dropout(0.25),
+    layers.Flatten(),
+    layers.Dense(128, activation="relu"),{drop}
+    layers.Dense(10, activation="softmax"),
+])"""
+
+
+def net_5x5(k=5, pad="same", extra="", drop="\n    layers.Dropout(0.5),"):
+    return NET_5X5.format(k=k, pad=pad, extra=extra, drop=drop)
+
+
+VARIANTS = [
+    # 1 build the network
+    Variant("build_model", "cnn: sigmoid on the last layer", cnn(last="Dense(10, activation='sigmoid')"),
+            message="最后一层的激活函数是 sigmoid"),
+    Variant("build_model", "cnn: 9 classes", cnn(last="Dense(9, activation='softmax')"),
+            message="模型的输出形状应是 (None, 10)"),
+    Variant("build_model", "cnn: no Flatten before the dense layers", cnn(flatten=False),
+            message="全连接层之前展平了吗"),
+    Variant("build_model", "cnn: BatchNormalization left out", cnn(batchnorm=False),
+            message="不可训练参数有 0 个"),
+    Variant("build_model", "cnn: valid instead of same padding on the third convolution", cnn(conv3_padding="valid"),
+            message="参数总数是"),
+    Variant("build_model", "cnn: input without the channel axis", cnn(inp="keras.Input((28, 28))"),
+            error="ValueError"),
+    Variant("build_model", "cnn: flat (784,) input as for an MLP", cnn(inp="keras.Input((784,))"),
+            error="ValueError"),
+    Variant("build_model", "cnn: default (Glorot) initialiser", cnn(init=None), message="he_normal"),
+    Variant("build_model", "cnn: dropout rates swapped", cnn(dropouts=(0.25, 0.2, 0.25)), message="Dropout 的比例"),
+    Variant("build_model", "cnn: functional API, MaxPool2D alias", FUNCTIONAL, correct=True),
+    Variant("build_model", "cnn: Sequential.add one layer at a time", ADD_STYLE, correct=True),
+    # 2 summary questions
+    Variant("summary_answers", "summary: pooling layers counted as convolutions",
+            "n_conv_layers = sum(isinstance(l, (layers.Conv2D, layers.MaxPooling2D)) for l in model.layers)\n"
+            "largest_layer = max(model.layers, key=lambda l: l.count_params())\n"
+            "largest_layer_params = largest_layer.count_params()",
+            message="卷积层的个数不对"),
+    Variant("summary_answers", "summary: largest output taken for most parameters",
+            "n_conv_layers = sum(isinstance(l, layers.Conv2D) for l in model.layers)\n"
+            "largest_layer = max(model.layers, key=lambda l: int(np.prod(l.output.shape[1:])))\n"
+            "largest_layer_params = largest_layer.count_params()",
+            message="这不是参数最多的层"),
+    Variant("summary_answers", "summary: layer name instead of the layer",
+            "n_conv_layers = sum(isinstance(l, layers.Conv2D) for l in model.layers)\n"
+            "largest_layer = max(model.layers, key=lambda l: l.count_params()).name\n"
+            "largest_layer_params = 295040",
+            message="层对象本身"),
+    Variant("summary_answers", "summary: sorted and len()", correct=True,
+            code="n_conv_layers = len([l for l in model.layers if type(l).__name__ == 'Conv2D'])\n"
+                 "largest_layer = sorted(model.layers, key=lambda l: l.count_params())[-1]\n"
+                 "largest_layer_params = int(largest_layer.count_params())"),
+    # 3 parameter formula
+    Variant("conv_formula", "formula: bias forgotten",
+            "def conv2d_params(filters, kernel_size, in_channels):\n"
+            "    return filters * kernel_size[0] * kernel_size[1] * in_channels\n"
+            "first_conv = model.layers[0]\n"
+            "first_conv_params = conv2d_params(first_conv.filters, first_conv.kernel_size, 1)",
+            message="偏置有几个"),
+    Variant("conv_formula", "formula: input channels ignored (right only for the first layer)",
+            "def conv2d_params(filters, kernel_size, in_channels):\n"
+            "    return filters * kernel_size[0] * kernel_size[1] + filters\n"
+            "first_conv = model.layers[0]\n"
+            "first_conv_params = conv2d_params(first_conv.filters, first_conv.kernel_size, model.input_shape[-1])",
+            message="输入有多个通道时"),
+    Variant("conv_formula", "formula: one bias per weight",
+            "def conv2d_params(filters, kernel_size, in_channels):\n"
+            "    return 2 * filters * kernel_size[0] * kernel_size[1] * in_channels\n"
+            "first_conv_params = conv2d_params(32, (3, 3), 1)",
+            message="偏置有几个"),
+    Variant("conv_formula", "formula: (k*k*c + 1) * filters with np.prod", correct=True,
+            code="def conv2d_params(filters, kernel_size, in_channels):\n"
+                 "    return int((np.prod(kernel_size) * in_channels + 1) * filters)\n"
+                 "conv = next(l for l in model.layers if isinstance(l, layers.Conv2D))\n"
+                 "first_conv_params = conv2d_params(conv.filters, conv.kernel_size, model.input_shape[-1])"),
+    # 4 flatten size
+    Variant("flatten_size", "flatten: first pooling layer taken",
+            "pool = [l for l in model.layers if isinstance(l, layers.MaxPooling2D)][0]\n"
+            "last_pool_shape = tuple(pool.output.shape[1:])\n"
+            "flatten_size = int(np.prod(last_pool_shape))",
+            message="取的是最后一个池化层吗"),
+    Variant("flatten_size", "flatten: shape with the batch axis",
+            "pool = [l for l in model.layers if isinstance(l, layers.MaxPooling2D)][-1]\n"
+            "last_pool_shape = tuple(pool.output.shape)\n"
+            "flatten_size = 6 * 6 * 64",
+            message="不含批大小"),
+    Variant("flatten_size", "flatten: 7x7 assumed (as if every convolution kept the size)",
+            "last_pool_shape = (7, 7, 64)\nflatten_size = 7 * 7 * 64",
+            message="展平层实际输出 2304 个数"),
+    Variant("flatten_size", "flatten: by name and math.prod", correct=True,
+            code="import math\n"
+                 "pools = [l for l in model.layers if 'pool' in l.name]\n"
+                 "last_pool_shape = tuple(int(d) for d in pools[-1].output.shape[1:])\n"
+                 "flatten_size = math.prod(last_pool_shape)"),
+    # 5 initialiser experiment
+    Variant("init_experiment", "init: models built but never trained",
+            "init_results = {name: models.digit_cnn(second_conv_initializer=name) for name in ['zeros', 'ones', 'he_normal']}",
+            message="History 对象"),
+    Variant("init_experiment", "init: initialiser never passed (all he_normal)",
+            "init_results = {name: short_training(models.digit_cnn()) for name in ['zeros', 'ones', 'he_normal']}",
+            message="全零初始化的网络验证准确率达到了"),
+    Variant("init_experiment", "init: every convolution initialised the same way", correct=True,
+            code="init_results = {}\n"
+                 "for name in ('zeros', 'ones', 'he_normal'):\n"
+                 "    init_results[name] = short_training(models.digit_cnn(conv_initializer=name))"),
+    # 7 handout 001's network
+    Variant("model_5x5", "5x5: valid padding", net_5x5(pad="valid"), message="展平后应有 1,764 个数"),
+    Variant("model_5x5", "5x5: the handout's duplicated pooling layer",
+            net_5x5(extra="\n    layers.MaxPooling2D((2, 2)),"), message="展平后应有 1,764 个数"),
+    Variant("model_5x5", "5x5: 3x3 kernels", net_5x5(k=3), message="两个卷积层的参数是"),
+    Variant("model_5x5", "5x5: Dropout 0.5 left out", net_5x5(drop=""), message="层的种类或顺序"),
+    Variant("model_5x5", "5x5: functional API with MaxPool2D", correct=True, code="""inp = keras.Input((28, 28, 1))
+h = layers.MaxPool2D()(layers.Conv2D(16, 5, padding="same", activation="relu")(inp))
+h = layers.MaxPool2D()(layers.Conv2D(36, 5, padding="same", activation="relu")(h))
+h = layers.Flatten()(layers.Dropout(0.25)(h))
+h = layers.Dropout(0.5)(layers.Dense(128, activation="relu")(h))
+model_5x5 = keras.Model(inp, layers.Dense(10, activation="softmax")(h))"""),
+]

@@ -1,0 +1,101 @@
+from labkit import Variant
+
+SGD = "keras.optimizers.SGD(learning_rate=0.01, momentum=0.9)"
+LOSSES = '["categorical_crossentropy", "binary_crossentropy", "mean_squared_error", "mean_absolute_error"]'
+
+
+def compile_fn(loss='"categorical_crossentropy"', optimizer="optimizer", metrics='["accuracy"]', used_loss="loss",
+               ret="network"):
+    return (f"def compile_model(network, optimizer, loss={loss}):\n"
+            f"    network.compile(optimizer={optimizer}, loss={used_loss}, metrics={metrics})\n"
+            f"    return {ret}")
+
+
+def optimizer_dict(sgd=SGD, rms="keras.optimizers.RMSprop(learning_rate=0.001)",
+                   adam="keras.optimizers.Adam(learning_rate=0.001)", keys=("SGD", "RMSprop", "Adam")):
+    return (f"optimizers = {{\n    {keys[0]!r}: {sgd},\n    {keys[1]!r}: {rms},\n    {keys[2]!r}: {adam},\n}}")
+
+
+def callback(**kw):
+    args = dict(monitor='"val_accuracy"', patience="1", factor="0.5", min_lr="1e-5", verbose="1")
+    args.update(kw)
+    return "reduce_lr = keras.callbacks.ReduceLROnPlateau(" + ", ".join(f"{k}={v}" for k, v in args.items()) + ")"
+
+
+VARIANTS = [
+    # 1 compile function
+    Variant("compile_model", "compile: binary cross-entropy for ten one-hot classes",
+            compile_fn(loss='"binary_crossentropy"'), message="默认的损失函数是 binary_crossentropy"),
+    Variant("compile_model", "compile: forgot to return the network", compile_fn(ret="None"),
+            message="别忘了 return"),
+    Variant("compile_model", "compile: optimizer argument ignored", compile_fn(optimizer='"rmsprop"'),
+            message="使用传入的 optimizer"),
+    Variant("compile_model", "compile: loss argument ignored", compile_fn(used_loss='"categorical_crossentropy"'),
+            message="使用传入的 loss"),
+    Variant("compile_model", "compile: metric named acc", compile_fn(metrics='["acc"]'),
+            message="评价指标请用"),
+    Variant("compile_model", "compile: loss and metric objects", correct=True,
+            code=compile_fn(loss="keras.losses.CategoricalCrossentropy()",
+                            metrics='[keras.metrics.CategoricalAccuracy(name="accuracy")]')),
+    Variant("compile_model", "compile: positional arguments", correct=True,
+            code="def compile_model(network, optimizer, loss='categorical_crossentropy'):\n"
+                 "    network.compile(optimizer, loss, metrics=['accuracy'])\n"
+                 "    return network"),
+    # 2 the three optimisers
+    Variant("optimizers", "optimizers: Keras 2 lr= argument",
+            optimizer_dict(sgd="keras.optimizers.SGD(lr=0.01, momentum=0.9)"), error="ValueError",
+            message="lr"),
+    Variant("optimizers", "optimizers: SGD without momentum",
+            optimizer_dict(sgd="keras.optimizers.SGD(learning_rate=0.01)"), message="动量"),
+    Variant("optimizers", "optimizers: Adam with the handout's RMSprop rate 0.01",
+            optimizer_dict(adam="keras.optimizers.Adam(learning_rate=0.01)"), message="学习率是"),
+    Variant("optimizers", "optimizers: lower-case keys", optimizer_dict(keys=("sgd", "rmsprop", "adam")),
+            message="应为 SGD、RMSprop、Adam"),
+    Variant("optimizers", "optimizers: one object under two names",
+            "adam = keras.optimizers.Adam(learning_rate=0.001)\n"
+            "optimizers = {'SGD': keras.optimizers.SGD(learning_rate=0.01, momentum=0.9), 'RMSprop': adam, 'Adam': adam}",
+            message="不是 RMSprop 优化器"),
+    Variant("optimizers", "optimizers: positional rates, Nesterov momentum", correct=True,
+            code=optimizer_dict(sgd="keras.optimizers.SGD(0.01, momentum=0.9, nesterov=True)",
+                                rms="keras.optimizers.RMSprop(1e-3)", adam="keras.optimizers.get('adam')")),
+    # 4 best optimiser
+    Variant("best_optimizer", "best: min instead of max",
+            "best_optimizer = min(opt_histories, key=lambda k: opt_histories[k].history['val_accuracy'][-1])",
+            message="不是最高的"),
+    Variant("best_optimizer", "best: the History instead of its name",
+            "best_optimizer = max(opt_histories.values(), key=lambda h: h.history['val_accuracy'][-1])",
+            message="名字（字符串）"),
+    Variant("best_optimizer", "best: pandas idxmax", correct=True,
+            code="import pandas as pd\n"
+                 "best_optimizer = pd.Series({k: h.history['val_accuracy'][-1] for k, h in opt_histories.items()}).idxmax()"),
+    # 5 loss comparison
+    Variant("loss_histories", "losses: one optimizer object reused for every run",
+            f"opt = {SGD}\nloss_histories = {{}}\n"
+            f"for loss in {LOSSES}:\n"
+            "    loss_histories[loss] = run_experiment(opt, loss=loss, epochs=LOSS_EPOCHS, x=x_small, y=y_small)",
+            error="ValueError", message="new optimizer instance"),
+    Variant("loss_histories", "losses: dict comprehension", correct=True,
+            code=f"loss_histories = {{loss: run_experiment({SGD}, loss, epochs=LOSS_EPOCHS, x=x_small, y=y_small)\n"
+                 f"                  for loss in {LOSSES}}}"),
+    # 7 ReduceLROnPlateau
+    Variant("reduce_lr", "plateau: the handouts' val_acc", callback(monitor='"val_acc"'), message="val_acc"),
+    Variant("reduce_lr", "plateau: monitors the validation loss", callback(monitor='"val_loss"'),
+            message="题目要求监控验证集上的准确率"),
+    Variant("reduce_lr", "plateau: factor 0.1 (the Keras default)", callback(factor="0.1"), message="factor"),
+    Variant("reduce_lr", "plateau: the handouts' patience of 3 in a short run", callback(patience="3"),
+            message="patience"),
+    Variant("reduce_lr", "plateau: min mode", callback(mode='"min"'), message="mode"),
+    Variant("reduce_lr", "plateau: explicit max mode, quiet", correct=True,
+            code=callback(mode='"max"', verbose="0")),
+    Variant("reduce_lr", "plateau: positional monitor, min_lr as 0.00001", correct=True,
+            code="reduce_lr = keras.callbacks.ReduceLROnPlateau('val_accuracy', factor=0.5, patience=1, min_lr=0.00001)"),
+    # 9 your own run
+    Variant("my_run", "my run: the Adam baseline again",
+            "my_change = '再训练一次'\nmy_run = run_experiment(keras.optimizers.Adam(learning_rate=0.001))",
+            message="完全一样"),
+    Variant("my_run", "my run: no description",
+            "my_change = ''\nmy_run = opt_histories['Adam']", message="my_change"),
+    Variant("my_run", "my run: a larger SGD learning rate", correct=True,
+            code="my_change = 'SGD 的学习率从 0.01 提高到 0.03'\n"
+                 "my_run = run_experiment(keras.optimizers.SGD(learning_rate=0.03, momentum=0.9))"),
+]
