@@ -23,3 +23,7 @@ c.ClearSolutions.text_stub = ">>>填写<<< 请在此处用自己的话写下你�
 
 # Student versions carry no outputs and are generated without touching a gradebook.
 c.ClearOutput.enabled = True
+
+# Files the labs write next to the notebook (lab 5's Kaggle submission) are not course material:
+# never copy them into the student release.
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "submission.csv"]

@@ -57,3 +57,21 @@ def test_compile_classifier(optimizer):
     y = np.eye(10)[np.arange(8)]
     history = model.fit(x, y, epochs=1, verbose=0)
     assert set(history.history) >= {"loss", "accuracy"}
+
+
+def test_fashion_cnn_is_modest_and_normalises_channels():
+    model = models.fashion_cnn()
+    counts = models.count_params(model)
+    assert counts["total"] <= 1_000_000
+    assert counts == {"total": 469_098, "trainable": 468_458, "non_trainable": 640}
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            # one scale per channel (or unit), never per image row
+            assert layer.gamma.shape[0] == layer.input.shape[-1]
+    assert model.output_shape == (None, 10)
+
+
+def test_bn_momentum_changes_no_parameter():
+    assert models.count_params(models.kaggle_cnn(bn_momentum=0.9)) == models.count_params(models.kaggle_cnn())
+    assert all(l.momentum == 0.9 for l in models.kaggle_cnn(bn_momentum=0.9).layers
+               if isinstance(l, keras.layers.BatchNormalization))

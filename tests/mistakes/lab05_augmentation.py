@@ -1,0 +1,105 @@
+from labkit import Variant
+
+_AUG = ("augmentation = keras.Sequential([{}], name='augmentation')")
+_ROT, _ZOOM, _SHIFT = "layers.RandomRotation(10 / 360)", "layers.RandomZoom(0.1)", "layers.RandomTranslation(0.1, 0.1)"
+
+_BUILD = ("model_plain = models.kaggle_cnn(name='plain', bn_momentum=0.9{plain})\n"
+          "model_aug = models.kaggle_cnn(name='augmented', {aug}bn_momentum=0.9)\n"
+          "for m in (model_plain, model_aug):\n"
+          "    m.compile(optimizer={opt}, loss='categorical_crossentropy', metrics=['accuracy'])\n")
+_ADAM = "keras.optimizers.Adam(learning_rate=0.001)"
+
+_SUB = ("labels = np.argmax({model}.predict(X_test, verbose=0), axis=1)\n"
+        "submission = pd.DataFrame({{'ImageId': {ids}, 'Label': labels}})\n"
+        "submission.to_csv(SUBMISSION_FILE, index={index})\n")
+
+VARIANTS = [
+    # 1 augmentation
+    Variant("augmentation", "augment: rotation factor given in degrees",
+            _AUG.format(f"layers.RandomRotation(10), {_ZOOM}, {_SHIFT}"), error="ValueError", message="factor"),
+    Variant("augmentation", "augment: rotation 0.1 of a turn (36 degrees)",
+            _AUG.format(f"layers.RandomRotation(0.1), {_ZOOM}, {_SHIFT}"), message="应为 ±10°"),
+    Variant("augmentation", "augment: flips added",
+            _AUG.format(f"layers.RandomFlip('horizontal_and_vertical'), {_ROT}, {_ZOOM}, {_SHIFT}"),
+            message="翻转"),
+    Variant("augmentation", "augment: no translation",
+            _AUG.format(f"{_ROT}, {_ZOOM}"), message="RandomTranslation"),
+    Variant("augmentation", "augment: zoom 50%",
+            _AUG.format(f"{_ROT}, layers.RandomZoom(0.5), {_SHIFT}"), message="缩放范围应为 10%"),
+    Variant("augmentation", "augment: shift only vertical",
+            _AUG.format(f"{_ROT}, {_ZOOM}, layers.RandomTranslation(0.1, 0.0)"), message="平移范围"),
+    Variant("augmentation", "augment: explicit ranges, other order, default fill", correct=True,
+            code=_AUG.format("layers.RandomTranslation(height_factor=(-0.1, 0.1), width_factor=(-0.1, 0.1)), "
+                             "layers.RandomZoom(height_factor=(-0.1, 0.1)), "
+                             "layers.RandomRotation(factor=(-10 / 360, 10 / 360))")),
+    # 3 two models
+    Variant("build_models", "models: both models augmented",
+            _BUILD.format(plain=", augmentation=augmentation", aug="augmentation=augmentation, ", opt=_ADAM),
+            message="对照组"),
+    Variant("build_models", "models: augmentation forgotten",
+            _BUILD.format(plain="", aug="", opt=_ADAM), message="model_aug 应带上"),
+    Variant("build_models", "models: SGD instead of Adam",
+            _BUILD.format(plain="", aug="augmentation=augmentation, ", opt="keras.optimizers.SGD(learning_rate=0.001)"),
+            message="Adam"),
+    Variant("build_models", "models: learning rate 0.01",
+            _BUILD.format(plain="", aug="augmentation=augmentation, ", opt="keras.optimizers.Adam(learning_rate=0.01)"),
+            message="学习率应为 0.001"),
+    Variant("build_models", "models: one optimizer shared by both models",
+            "_opt = keras.optimizers.Adam(learning_rate=0.001)\n" + _BUILD.format(
+                plain="", aug="augmentation=augmentation, ", opt="_opt"), message="共用"),
+    Variant("build_models", "models: not compiled",
+            "model_plain = models.kaggle_cnn(name='plain', bn_momentum=0.9)\n"
+            "model_aug = models.kaggle_cnn(name='augmented', augmentation=augmentation, bn_momentum=0.9)",
+            message="编译"),
+    Variant("build_models", "models: compile_classifier with the optimizer's name", correct=True,
+            code="model_plain = models.compile_classifier(models.kaggle_cnn(bn_momentum=0.9), 'adam', learning_rate=1e-3)\n"
+                 "model_aug = models.compile_classifier(\n"
+                 "    models.kaggle_cnn(augmentation=augmentation, bn_momentum=0.9), 'adam', learning_rate=1e-3)"),
+    # 4 callback
+    Variant("reduce_lr", "callback: Keras 2 metric name val_acc",
+            "reduce_lr = keras.callbacks.ReduceLROnPlateau(monitor='val_acc', patience=3, factor=0.5, min_lr=0.00001)",
+            message="监控的指标"),
+    Variant("reduce_lr", "callback: accuracy watched in 'min' mode",
+            "reduce_lr = keras.callbacks.ReduceLROnPlateau(monitor='val_accuracy', mode='min', patience=3, factor=0.5, min_lr=0.00001)",
+            message="越大越好"),
+    Variant("reduce_lr", "callback: training accuracy monitored",
+            "reduce_lr = keras.callbacks.ReduceLROnPlateau(monitor='accuracy', patience=3, factor=0.5, min_lr=0.00001)",
+            message="监控的指标"),
+    Variant("reduce_lr", "callback: default factor and patience",
+            "reduce_lr = keras.callbacks.ReduceLROnPlateau(monitor='val_accuracy', min_lr=0.00001)",
+            message="patience 和 factor"),
+    Variant("reduce_lr", "callback: explicit max mode", correct=True,
+            code="reduce_lr = keras.callbacks.ReduceLROnPlateau(monitor='val_accuracy', mode='max', factor=0.5, patience=3, min_lr=1e-5, verbose=1)"),
+    # 5 held-out accuracy
+    Variant("held_out", "held out: evaluated on the validation set",
+            "acc_plain = model_plain.evaluate(X_val, Y_val, verbose=0)[1]\nacc_aug = model_aug.evaluate(X_val, Y_val, verbose=0)[1]",
+            message="用的是测试集吗"),
+    Variant("held_out", "held out: the two models swapped",
+            "acc_plain = model_aug.evaluate(X_test, Y_test, verbose=0)[1]\nacc_aug = model_plain.evaluate(X_test, Y_test, verbose=0)[1]",
+            message="模型对吗"),
+    Variant("held_out", "held out: last validation accuracy from the history",
+            "acc_plain = histories['plain'].history['val_accuracy'][-1]\nacc_aug = histories['augmented'].history['val_accuracy'][-1]",
+            message="不一致"),
+    Variant("held_out", "held out: computed from the predictions", correct=True,
+            code="_t = Y_test.argmax(axis=1)\n"
+                 "acc_plain = float((model_plain.predict(X_test, verbose=0).argmax(axis=1) == _t).mean())\n"
+                 "acc_aug = float((model_aug.predict(X_test, verbose=0).argmax(axis=1) == _t).mean())"),
+    # 7 submission
+    Variant("submission", "submission: ImageId from 0",
+            _SUB.format(model="model_aug", ids="np.arange(len(X_test))", index=False), message="从 1 开始"),
+    Variant("submission", "submission: row numbers written as an extra column",
+            _SUB.format(model="model_aug", ids="np.arange(1, len(X_test) + 1)", index=True), message="行号"),
+    Variant("submission", "submission: predictions of the plain model",
+            _SUB.format(model="model_plain", ids="np.arange(1, len(X_test) + 1)", index=False), message="增强模型"),
+    Variant("submission", "submission: true labels submitted instead of predictions",
+            "submission = pd.DataFrame({'ImageId': np.arange(1, len(X_test) + 1), 'Label': np.argmax(Y_test, axis=1)})\n"
+            "submission.to_csv(SUBMISSION_FILE, index=False)", message="增强模型"),
+    Variant("submission", "submission: probabilities instead of digits",
+            "submission = pd.DataFrame({'ImageId': np.arange(1, len(X_test) + 1),\n"
+            "                           'Label': model_aug.predict(X_test, verbose=0).max(axis=1)})\n"
+            "submission.to_csv(SUBMISSION_FILE, index=False)", message="0–9 的整数"),
+    Variant("submission", "submission: handout 004's concat of two Series", correct=True,
+            code="results = pd.Series(np.argmax(model_aug.predict(X_test, verbose=0), axis=1), name='Label')\n"
+                 "submission = pd.concat([pd.Series(range(1, len(X_test) + 1), name='ImageId'), results], axis=1)\n"
+                 "submission.to_csv(str(SUBMISSION_FILE), index=False)"),
+]
