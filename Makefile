@@ -56,9 +56,10 @@ $(SYSTEM_STAMP): scripts/system_deps.sh | $(STAMP)
 system-deps:
 	@bash scripts/system_deps.sh
 
+# Runs in jupyter/student/ so that Validate finds jupyter/student/nbgrader_config.py.
 lab: install
-	$(LAB_ENV) $(BIN)/jupyter lab --config="$(JUPYTER_DIR)/student.py" \
-		--ServerApp.root_dir="$(NOTEBOOKS)" \
+	cd "$(JUPYTER_DIR)/student" && $(LAB_ENV) $(BIN)/jupyter lab --config="$(JUPYTER_DIR)/student.py" \
+		--ServerApp.root_dir="$(abspath $(NOTEBOOKS))" \
 		--ServerApp.port=$(LAB_PORT) \
 		--LabApp.default_url="/lab/tree/lab01_data/lab01_data.ipynb" \
 		$(ROOT_FLAG) $(LAB_FLAGS)
