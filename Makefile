@@ -16,6 +16,8 @@ export PATH := $(BIN):$(PATH)
 LAB_PORT ?= 8888
 LAB_FLAGS ?=
 NOTEBOOKS ?= $(CURDIR)/notebooks
+# An nbgrader exchange folder turns on the student's assignment list (fetch / submit).
+EXCHANGE ?=
 # The course's own Jupyter configuration (jupyter/): the student's view and the instructor's.
 # Passed with --config, so the user's ~/.jupyter stays untouched; kernels and extensions come
 # from the course's environment first.
@@ -56,9 +58,10 @@ $(SYSTEM_STAMP): scripts/system_deps.sh | $(STAMP)
 system-deps:
 	@bash scripts/system_deps.sh
 
-# Runs in jupyter/student/ so that Validate finds jupyter/student/nbgrader_config.py.
+# JUPYTER_CONFIG_PATH: nbgrader's Validate and assignment list read jupyter/student/nbgrader_config.py.
 lab: install
-	cd "$(JUPYTER_DIR)/student" && $(LAB_ENV) $(BIN)/jupyter lab --config="$(JUPYTER_DIR)/student.py" \
+	$(LAB_ENV) JUPYTER_CONFIG_PATH="$(JUPYTER_DIR)/student$(if $(JUPYTER_CONFIG_PATH),:$(JUPYTER_CONFIG_PATH))" CNN_COURSE_EXCHANGE="$(if $(EXCHANGE),$(abspath $(EXCHANGE)))" \
+		$(BIN)/jupyter lab --config="$(JUPYTER_DIR)/student.py" \
 		--ServerApp.root_dir="$(abspath $(NOTEBOOKS))" \
 		--ServerApp.port=$(LAB_PORT) \
 		--LabApp.default_url="/lab/tree/lab01_data/lab01_data.ipynb" \

@@ -56,8 +56,10 @@ class LabServer:
 
 
 @contextlib.contextmanager
-def lab_server(workdir: Path, notebooks: Path | None = None, target: str = "lab", timeout: float = 120):
-    """Run `make <target>` until the block ends; yields a :class:`LabServer`."""
+def lab_server(workdir: Path, notebooks: Path | None = None, target: str = "lab", timeout: float = 120,
+               **make_vars: str):
+    """Run `make <target>` (with ``make_vars``, e.g. ``EXCHANGE=...``) until the block ends;
+    yields a :class:`LabServer`."""
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     port = free_port()
@@ -70,6 +72,7 @@ def lab_server(workdir: Path, notebooks: Path | None = None, target: str = "lab"
     args = ["make", "-s", target, f"VENV={sys.prefix}", f"LAB_PORT={port}", f"LAB_FLAGS={flags}"]
     if notebooks is not None:
         args.append(f"NOTEBOOKS={notebooks}")
+    args += [f"{key}={value}" for key, value in make_vars.items()]
     env = dict(os.environ, JUPYTER_RUNTIME_DIR=str(workdir / "runtime"))
     with open(log, "w") as out:
         proc = subprocess.Popen(args, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, env=env,

@@ -77,9 +77,29 @@ def test_student_view_has_validate_but_no_instructor_tools(server):
     off = disabled(page_config(server))
     assert set(NBGRADER_INSTRUCTOR_PLUGINS) <= off, off
     assert "@jupyter/nbgrader:validate-assignment" not in off
+    assert "@jupyter/nbgrader:assignment-list" in off, "no exchange, yet the assignment list is on"
     # server side: Validate answers, Formgrader is not there
     assert server.status("/nbgrader_version?version=0") == 200
     assert server.status("/formgrader") == 404
+    assert server.status("/assignments") == 404
+
+
+def test_exchange_turns_on_the_assignment_list(tmp_path):
+    exchange = tmp_path / "exchange"
+    # what `nbgrader release_assignment` leaves in an exchange
+    outbound = exchange / "cnn-handwriting" / "outbound" / "lab01_data"
+    outbound.mkdir(parents=True)
+    shutil.copy(ROOT / "notebooks" / "lab01_data" / "lab01_data.ipynb", outbound)
+    shutil.copytree(ROOT / "notebooks", tmp_path / "notebooks")
+    with lab_server(tmp_path, notebooks=tmp_path / "notebooks", EXCHANGE=str(exchange)) as srv:
+        off = disabled(page_config(srv))
+        assert "@jupyter/nbgrader:assignment-list" not in off, off
+        assert set(NBGRADER_INSTRUCTOR_PLUGINS) <= off, off
+        listing = srv.get("/assignments?course_id=cnn-handwriting")
+        assert listing["success"], listing
+        released = [a["assignment_id"] for a in listing["value"] if a["status"] == "released"]
+        assert released == ["lab01_data"], listing
+        assert srv.status("/formgrader") == 404
 
 
 def test_interface_is_chinese_by_default(server):
