@@ -95,15 +95,48 @@ def shot(page, name: str):
 
 
 def open_notebook(page, served, path: str):
-    page.goto(served.url(f"/lab/tree/{path}") + "&reset")
-    page.locator(f"{PANEL} .jp-Cell").first.wait_for()
-    expect(page.locator(f"{PANEL} .validate-button")).to_be_visible()
-    kernel_idle(page)
+    """Open a notebook and wait until its kernel is connected and idle.
+
+    On a heavily loaded machine JupyterLab's first websocket to a new kernel can get stuck
+    in "connecting"; like a student, the test then reloads the page (once).
+    """
+    for attempt in (1, 2):
+        if attempt == 1:
+            page.goto(served.url(f"/lab/tree/{path}"))
+        else:
+            page.reload()
+        page.locator(f"{PANEL} .jp-Cell").first.wait_for()
+        expect(page.locator(f"{PANEL} .validate-button")).to_be_visible()
+        try:
+            kernel_idle(page, timeout=90_000 if attempt == 1 else 120_000)
+            return
+        except AssertionError:
+            if attempt == 2:
+                raise
+            shot(page, f"reload-{path.replace('/', '_')}")
 
 
 def kernel_idle(page, timeout=120_000):
-    indicator = page.locator(f"{PANEL} .jp-Notebook-ExecutionIndicator")
-    expect(indicator).to_have_attribute("data-status", "idle", timeout=timeout)
+    """The status bar says the kernel is idle (connected, nothing running)."""
+    expect(page.locator("#jp-main-statusbar")).to_contain_text(
+        re.compile(r"CNN 课程\) \| (空闲|Idle)"), timeout=timeout)
+
+
+def run_all(page, served, path: str, first_cell: int):
+    """Restart the kernel and run all cells (toolbar ⏩, confirm) until the first fill-in raises."""
+    for attempt in (1, 2):
+        page.locator(f'{PANEL} [data-command="notebook:restart-run-all"]').click()
+        page.locator(".jp-Dialog .jp-mod-accept").click()
+        try:
+            expect(cell(page, first_cell).locator(".jp-OutputArea")).to_contain_text(
+                "NotImplementedError", timeout=120_000)
+            kernel_idle(page)
+            return
+        except AssertionError:
+            if attempt == 2:
+                raise
+            shot(page, "reload-run-all")
+            open_notebook(page, served, path)
 
 
 def cell(page, index: int):
@@ -148,10 +181,7 @@ def test_student_works_through_lab1_in_the_browser(served, page):
     shot(page, "1-open")
 
     # 2. restart the kernel and run all: the first fill-in cell raises NotImplementedError
-    page.locator(f'{PANEL} [data-command="notebook:restart-run-all"]').click()
-    page.locator(".jp-Dialog .jp-mod-accept").click()
-    expect(target.locator(".jp-OutputArea")).to_contain_text("NotImplementedError", timeout=120_000)
-    kernel_idle(page)
+    run_all(page, served, path, first)
     target.scroll_into_view_if_needed()
     shot(page, "2-run-all")
 
@@ -169,8 +199,7 @@ def test_student_works_through_lab1_in_the_browser(served, page):
     kernel_idle(page)
     for index in (first, first_test):
         errors = cell(page, index).locator('[data-mime-type="application/vnd.jupyter.stderr"]')
-        assert "Error" not in (errors.all_inner_texts() and " ".join(errors.all_inner_texts())), \
-            cell(page, index).inner_text()
+        assert errors.filter(has_text="Error").count() == 0, cell(page, index).inner_text()
     expect(test_cell.locator(".jp-OutputArea")).to_contain_text("通过")
     expect(target.locator(".jp-OutputArea")).not_to_contain_text("NotImplementedError")
     test_cell.scroll_into_view_if_needed()
