@@ -31,6 +31,7 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 
 help:
 	@echo "make lab        安装环境（首次）并在 notebooks/ 上打开 JupyterLab / set up and open JupyterLab"
+	@echo "               NOTEBOOKS=目录 换一个笔记本目录 / serve another folder; EXCHANGE=目录 打开 nbgrader 作业列表 / assignment list"
 	@echo "make lab-instructor  教师视图：仓库根目录 + Formgrader / Create Assignment / instructor view"
 	@echo "make test       安装环境（首次）并运行全部测试 / set up and run the whole test suite"
 	@echo "make notebooks  由 solutions/ 重新生成学生版 notebooks/ / regenerate the student notebooks"

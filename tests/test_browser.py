@@ -21,6 +21,7 @@ import pytest
 
 from conftest import ROOT, report_artifact
 from labserver import lab_server
+from utils import data as course_data
 
 from playwright.sync_api import expect, sync_playwright
 
@@ -180,8 +181,12 @@ def test_student_works_through_lab1_in_the_browser(served, page):
     assert page.locator(f"{PANEL} .jp-Cell").filter(has_text=">>>填写<<<").count() >= 2 * len(fill_ins)
     shot(page, "1-open")
 
-    # 2. restart the kernel and run all: the first fill-in cell raises NotImplementedError
+    # 2. restart the kernel and run all: the first fill-in cell raises NotImplementedError;
+    #    before it, the imports (utils included) ran on the course's kernel, picked by no one
     run_all(page, served, path, first)
+    imports = next(i for i, c in enumerate(cells) if c.cell_type == "code" and "from utils import" in c.source)
+    expect(cell(page, imports).locator(".jp-OutputArea")).to_contain_text(course_data.MNIST_TRAIN.name)
+    expect(cell(page, imports).locator(".jp-OutputArea")).not_to_contain_text("Traceback")
     target.scroll_into_view_if_needed()
     shot(page, "2-run-all")
 
