@@ -11,7 +11,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, report_artifact
 from utils import data, fonts, plots
 
 ARTIFACTS = ROOT / "artifacts" / "fonts"
@@ -48,6 +48,7 @@ def test_lab_figures_with_chinese_text_have_every_glyph(glyphs_must_exist):
                                        title="训练集标签分布 (label distribution)")
     ax.figure.canvas.draw()
     ax.figure.savefig(ARTIFACTS / "fashion_zh_labels.png", dpi=60)
+    report_artifact("figures with Chinese text", ARTIFACTS)
     ticks = [t.get_text() for t in ax.get_xticklabels()]
     assert ticks == data.FASHION_CLASSES_ZH
 
