@@ -11,17 +11,28 @@ SYSTEM_STAMP := $(VENV)/.system-deps
 # nbgrader shells out to alembic, the tests to jupyter and nbgrader: use the course's bin/ first.
 export PATH := $(BIN):$(PATH)
 
-# `make lab` options (the browser test overrides them to run headless on a loopback port).
+# `make lab` options (the browser test overrides them to run headless on a loopback port
+# and on a temporary copy of the notebooks).
 LAB_PORT ?= 8888
 LAB_FLAGS ?=
+NOTEBOOKS ?= $(CURDIR)/notebooks
+# An nbgrader exchange folder turns on the student's assignment list (fetch / submit).
+EXCHANGE ?=
+# The course's own Jupyter configuration (jupyter/): the student's view and the instructor's.
+# Passed with --config, so the user's ~/.jupyter stays untouched; kernels and extensions come
+# from the course's environment first.
+JUPYTER_DIR := $(CURDIR)/jupyter
+LAB_ENV := JUPYTER_PREFER_ENV_PATH=1
 KERNEL_NAME := cnn-course
 # Jupyter refuses to run as root unless told; containers and CI machines often are root.
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 
-.PHONY: help install system-deps lab test notebooks data clean bench
+.PHONY: help install system-deps lab lab-instructor test notebooks data clean bench
 
 help:
 	@echo "make lab        安装环境（首次）并在 notebooks/ 上打开 JupyterLab / set up and open JupyterLab"
+	@echo "               NOTEBOOKS=目录 换一个笔记本目录 / serve another folder; EXCHANGE=目录 打开 nbgrader 作业列表 / assignment list"
+	@echo "make lab-instructor  教师视图：仓库根目录 + Formgrader / Create Assignment / instructor view"
 	@echo "make test       安装环境（首次）并运行全部测试 / set up and run the whole test suite"
 	@echo "make notebooks  由 solutions/ 重新生成学生版 notebooks/ / regenerate the student notebooks"
 	@echo "make data       重新生成 data/ 中的数据文件 / regenerate the shipped data files"
@@ -49,10 +60,21 @@ $(SYSTEM_STAMP): scripts/system_deps.sh | $(STAMP)
 system-deps:
 	@bash scripts/system_deps.sh
 
+# JUPYTER_CONFIG_PATH: nbgrader's Validate and assignment list read jupyter/student/nbgrader_config.py.
 lab: install
-	$(BIN)/jupyter lab --ServerApp.root_dir="$(CURDIR)/notebooks" \
+	$(LAB_ENV) JUPYTER_CONFIG_PATH="$(JUPYTER_DIR)/student$(if $(JUPYTER_CONFIG_PATH),:$(JUPYTER_CONFIG_PATH))" CNN_COURSE_EXCHANGE="$(if $(EXCHANGE),$(abspath $(EXCHANGE)))" \
+		$(BIN)/jupyter lab --config="$(JUPYTER_DIR)/student.py" \
+		--ServerApp.root_dir="$(abspath $(NOTEBOOKS))" \
 		--ServerApp.port=$(LAB_PORT) \
 		--LabApp.default_url="/lab/tree/lab01_data/lab01_data.ipynb" \
+		$(ROOT_FLAG) $(LAB_FLAGS)
+
+# Runs in grader/ so that nbgrader's Formgrader finds grader/nbgrader_config.py.
+lab-instructor: install
+	cd grader && $(LAB_ENV) $(BIN)/jupyter lab --config="$(JUPYTER_DIR)/instructor.py" \
+		--ServerApp.root_dir="$(CURDIR)" \
+		--ServerApp.port=$(LAB_PORT) \
+		--LabApp.default_url="/lab/tree/solutions/lab01_data/lab01_data.ipynb" \
 		$(ROOT_FLAG) $(LAB_FLAGS)
 
 test: install

@@ -26,3 +26,16 @@ def _close_figures():
 @pytest.fixture(scope="session")
 def root() -> Path:
     return ROOT
+
+
+# Folders of artifacts (screenshots, figures) written in this run, printed in the summary.
+_ARTIFACTS: list[tuple[str, Path]] = []
+
+
+def report_artifact(what: str, path: Path) -> None:
+    _ARTIFACTS.append((what, Path(path)))
+
+
+def pytest_terminal_summary(terminalreporter):
+    for what, path in _ARTIFACTS:
+        terminalreporter.write_line(f"{what}: {path}")

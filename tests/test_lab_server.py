@@ -1,84 +1,66 @@
-"""`make lab` starts a JupyterLab that serves the student notebooks, lab 1 first.
+"""`make lab` starts a JupyterLab that serves the student notebooks, lab 1 first, in the
+student's view; `make lab-instructor` adds nbgrader's instructor tools.
 
-The server runs headless on a loopback port with a token; the test talks to its REST API
-and stops it (and its kernels) at the end.
+Each server runs headless on a loopback port with a token (tests/labserver.py) on a
+temporary copy of notebooks/; the tests talk to its REST API and stop it at the end.
+The browser test (tests/test_browser.py) drives the same student view in Chromium.
 """
 import json
 import os
-import signal
-import socket
-import subprocess
+import re
+import shutil
 import sys
-import time
 import urllib.parse
 import urllib.request
 
 import pytest
 
 from conftest import ROOT
+from labserver import lab_server
 
-TOKEN = "course-test-token"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def get(url: str):
-    with urllib.request.urlopen(url, timeout=10) as response:
-        return json.loads(response.read().decode())
+NBGRADER_INSTRUCTOR_PLUGINS = ["@jupyter/nbgrader:formgrader", "@jupyter/nbgrader:create-assignment",
+                               "@jupyter/nbgrader:course-list"]
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    port = free_port()
-    log = tmp_path_factory.mktemp("lab") / "server.log"
-    flags = (f"--no-browser --ServerApp.ip=127.0.0.1 --IdentityProvider.token={TOKEN} "
-             f"--ServerApp.open_browser=False")
-    env = dict(os.environ, JUPYTER_RUNTIME_DIR=str(log.parent / "runtime"))
-    with open(log, "w") as out:
-        proc = subprocess.Popen(["make", "-s", "lab", f"VENV={sys.prefix}", f"LAB_PORT={port}", f"LAB_FLAGS={flags}"],
-                                cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.time() + 120
-        while True:
-            try:
-                get(f"{base}/api/status?token={TOKEN}")
-                break
-            except OSError:
-                if proc.poll() is not None or time.time() > deadline:
-                    raise AssertionError(f"JupyterLab did not start:\n{log.read_text()[-3000:]}")
-                time.sleep(1)
-        yield base
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
+    work = tmp_path_factory.mktemp("lab")
+    shutil.copytree(ROOT / "notebooks", work / "notebooks")
+    with lab_server(work, notebooks=work / "notebooks") as srv:
+        yield srv
+
+
+def page_config(srv) -> dict:
+    with urllib.request.urlopen(srv.url("/lab"), timeout=10) as response:
+        html = response.read().decode()
+    match = re.search(r'<script id="jupyter-config-data" type="application/json">(.*?)</script>', html, re.S)
+    assert match, "JupyterLab's page has no jupyter-config-data"
+    return json.loads(match.group(1))
+
+
+def disabled(config: dict) -> set:
+    value = config.get("disabledExtensions", [])
+    return set(value if isinstance(value, list) else [k for k, v in value.items() if v])
 
 
 def test_server_lists_lab1(server):
-    root = get(f"{server}/api/contents?token={TOKEN}")
+    root = server.get("/api/contents")
     names = sorted(item["name"] for item in root["content"] if item["type"] == "directory")
     assert names and names[0] == "lab01_data", names
-    lab1 = get(f"{server}/api/contents/lab01_data?token={TOKEN}")
+    lab1 = server.get("/api/contents/lab01_data")
     assert "lab01_data.ipynb" in [item["name"] for item in lab1["content"]]
 
 
 def test_served_notebook_is_the_student_version(server):
-    nb = get(f"{server}/api/contents/lab01_data/lab01_data.ipynb?token={TOKEN}")["content"]
+    nb = server.get("/api/contents/lab01_data/lab01_data.ipynb")["content"]
     sources = ["".join(c["source"]) if isinstance(c["source"], list) else c["source"] for c in nb["cells"]]
     assert any(">>>填写<<<" in s and "NotImplementedError" in s for s in sources)
     assert not any("BEGIN SOLUTION" in s for s in sources)
 
 
 def test_notebook_kernel_resolves_to_the_course_environment(server):
-    specs = get(f"{server}/api/kernelspecs?token={TOKEN}")["kernelspecs"]
-    nb = get(f"{server}/api/contents/lab01_data/lab01_data.ipynb?token={TOKEN}")["content"]
+    specs = server.get("/api/kernelspecs")["kernelspecs"]
+    nb = server.get("/api/contents/lab01_data/lab01_data.ipynb")["content"]
     wanted = nb["metadata"]["kernelspec"]["name"]
     assert wanted in specs, f"kernel {wanted!r} not installed; make install registers it"
     argv0 = specs[wanted]["spec"]["argv"][0]
@@ -87,5 +69,50 @@ def test_notebook_kernel_resolves_to_the_course_environment(server):
 
 
 def test_lab_opens_on_lab1(server):
-    with urllib.request.urlopen(f"{server}/?token={TOKEN}", timeout=10) as response:
+    with urllib.request.urlopen(server.url("/"), timeout=10) as response:
         assert urllib.parse.urlsplit(response.url).path == "/lab/tree/lab01_data/lab01_data.ipynb", response.url
+
+
+def test_student_view_has_validate_but_no_instructor_tools(server):
+    off = disabled(page_config(server))
+    assert set(NBGRADER_INSTRUCTOR_PLUGINS) <= off, off
+    assert "@jupyter/nbgrader:validate-assignment" not in off
+    assert "@jupyter/nbgrader:assignment-list" in off, "no exchange, yet the assignment list is on"
+    # server side: Validate answers, Formgrader is not there
+    assert server.status("/nbgrader_version?version=0") == 200
+    assert server.status("/formgrader") == 404
+    assert server.status("/assignments") == 404
+
+
+def test_exchange_turns_on_the_assignment_list(tmp_path):
+    exchange = tmp_path / "exchange"
+    # what `nbgrader release_assignment` leaves in an exchange
+    outbound = exchange / "cnn-handwriting" / "outbound" / "lab01_data"
+    outbound.mkdir(parents=True)
+    shutil.copy(ROOT / "notebooks" / "lab01_data" / "lab01_data.ipynb", outbound)
+    shutil.copytree(ROOT / "notebooks", tmp_path / "notebooks")
+    with lab_server(tmp_path, notebooks=tmp_path / "notebooks", EXCHANGE=str(exchange)) as srv:
+        off = disabled(page_config(srv))
+        assert "@jupyter/nbgrader:assignment-list" not in off, off
+        assert set(NBGRADER_INSTRUCTOR_PLUGINS) <= off, off
+        listing = srv.get("/assignments?course_id=cnn-handwriting")
+        assert listing["success"], listing
+        released = [a["assignment_id"] for a in listing["value"] if a["status"] == "released"]
+        assert released == ["lab01_data"], listing
+        assert srv.status("/formgrader") == 404
+
+
+def test_interface_is_chinese_by_default(server):
+    setting = server.get("/lab/api/settings/@jupyterlab/translation-extension:plugin")
+    assert setting["schema"]["properties"]["locale"]["default"] == "zh_CN"
+    packs = server.get("/lab/api/translations")["data"]
+    assert "zh_CN" in packs, f"the Chinese language pack is not installed: {sorted(packs)}"
+
+
+def test_instructor_view_has_formgrader(tmp_path):
+    with lab_server(tmp_path, target="lab-instructor") as srv:
+        off = disabled(page_config(srv))
+        assert not off & set(NBGRADER_INSTRUCTOR_PLUGINS), off
+        assert srv.status("/formgrader") == 200, srv.log_tail()
+        top = {item["name"] for item in srv.get("/api/contents")["content"]}
+        assert {"solutions", "notebooks", "grader"} <= top, top

@@ -3,7 +3,9 @@
 Every function draws one thing, takes ``ax=None`` (or ``fig=None`` for grids) and falls
 back to a new figure, returns what it drew (the ``Axes`` or the ``Figure``) and never
 calls ``plt.show()``: Jupyter shows the figure, a test inspects it, a student restyles it.
-Figure text stays in English so that it renders on machines without CJK fonts.
+Figure text stays in English so that it renders on machines without CJK fonts; where a lab
+passes Chinese text (e.g. ``utils.data.FASHION_CLASSES_ZH``), :func:`utils.fonts.use_cjk_font`,
+run on import, supplies a Chinese font.
 """
 from __future__ import annotations
 
@@ -12,6 +14,10 @@ from collections.abc import Mapping, Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 import seaborn as sns
+
+from .fonts import use_cjk_font
+
+use_cjk_font()
 
 __all__ = [
     "plot_label_distribution", "plot_images", "plot_history", "plot_confusion_matrix",
