@@ -90,12 +90,12 @@ VARIANTS = [
     Variant("reduce_lr", "plateau: positional monitor, min_lr as 0.00001", correct=True,
             code="reduce_lr = keras.callbacks.ReduceLROnPlateau('val_accuracy', factor=0.5, patience=1, min_lr=0.00001)"),
     # 9 your own run
-    Variant("my_run", "my run: the Adam baseline again",
-            "my_change = '再训练一次'\nmy_run = run_experiment(keras.optimizers.Adam(learning_rate=0.001))",
-            message="完全一样"),
+    Variant("my_run", "my run: the Adam baseline handed in again",
+            "my_change = 'Adam'\nmy_run = opt_histories['Adam']", message="完全一样"),
     Variant("my_run", "my run: no description",
             "my_change = ''\nmy_run = opt_histories['Adam']", message="my_change"),
-    Variant("my_run", "my run: a larger SGD learning rate", correct=True,
-            code="my_change = 'SGD 的学习率从 0.01 提高到 0.03'\n"
-                 "my_run = run_experiment(keras.optimizers.SGD(learning_rate=0.03, momentum=0.9))"),
+    Variant("my_run", "my run: a learning-rate callback on the Adam run", correct=True,
+            code="my_change = '给 Adam 的训练加上 ReduceLROnPlateau'\n"
+                 "my_run = run_experiment(keras.optimizers.Adam(learning_rate=0.001), callbacks=[\n"
+                 "    keras.callbacks.ReduceLROnPlateau(monitor='val_accuracy', patience=1, factor=0.5, min_lr=1e-5)])"),
 ]
