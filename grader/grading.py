@@ -26,6 +26,7 @@ import multiprocessing
 import os
 import shutil
 import time
+import warnings
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -93,6 +94,22 @@ class Workspace:
         config = self.config(**overrides)
         return NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
 
+    def write_config(self) -> Path:
+        """``<workspace>/nbgrader_config.py``: lets nbgrader's own tools (``nbgrader formgrader``
+        for the written answers, ``nbgrader export``) run in the workspace."""
+        path = self.root / "nbgrader_config.py"
+        self.root.mkdir(parents=True, exist_ok=True)
+        path.write_text(
+            "# Written by `python -m grader`: nbgrader's own commands, run in this folder, use the course's setup.\n"
+            "c = get_config()  # noqa: F821\n"
+            f"load_subconfig({str(course.CONFIG_FILE)!r})  # noqa: F821\n"
+            f"c.CourseDirectory.root = {str(self.root)!r}\n"
+            f"c.CourseDirectory.source_directory = {str(self.source)!r}\n"
+            "c.CourseDirectory.release_directory = 'release'\n"
+            f"c.CourseDirectory.db_url = {self.url!r}\n"
+            "c.OverwriteCells.add_missing_cells = True\n")
+        return path
+
     def labs(self) -> list[str]:
         return course.labs(self.source)
 
@@ -139,6 +156,7 @@ class Owner:
             CourseDirectory={"submitted_directory": "executed"})
         self.generate_api = ws.api()
         self._ready: set[str] = set()
+        ws.write_config()
 
     def ensure_assignment(self, lab: str) -> None:
         """Put ``lab``'s source notebooks and checksums in the gradebook (nbgrader generate)."""
@@ -293,8 +311,10 @@ def check_file(path: Path) -> str:
     if not isinstance(raw, dict) or "cells" not in raw:
         return f"{name}: JSON but not a notebook (no cells)"
     try:
-        nb = nbformat.reads(text, as_version=4)
-        nbformat.validate(nb)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")       # missing cell ids: nbgrader copes
+            nb = nbformat.reads(text, as_version=4)
+            nbformat.validate(nb)
     except Exception as exc:  # nbformat's ValidationError, version errors
         return f"{name}: not a valid notebook: {str(exc).splitlines()[0][:200]}"
     return ""
