@@ -433,8 +433,11 @@ def autograde(ws: Workspace, labs: list[str] | None = None, students: list[str] 
     failures = 0
     ctx = multiprocessing.get_context("forkserver")
     counter = ctx.Value("i", 0)
-    pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx,
-                                  initializer=_worker_init, initargs=(uid_base, counter))
+    def new_pool():
+        return cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx,
+                                      initializer=_worker_init, initargs=(uid_base, counter))
+
+    pool = new_pool()
     pending: dict[cf.Future, Result] = {}
     queue = list(todo)
     try:
@@ -451,7 +454,12 @@ def autograde(ws: Workspace, labs: list[str] | None = None, students: list[str] 
                     continue
                 job = Job(student, lab, [str(p) for p in notebooks],
                           str(ws.executed / student / lab), str(scratch_root), dict(sandbox), str(cache))
-                pending[pool.submit(_execute_in_worker, job)] = result
+                try:
+                    pending[pool.submit(_execute_in_worker, job)] = result
+                except cf.process.BrokenProcessPool:   # a worker died: start fresh ones
+                    pool.shutdown(wait=False)
+                    pool = new_pool()
+                    pending[pool.submit(_execute_in_worker, job)] = result
             if not pending:
                 continue
             done, _ = cf.wait(pending, return_when=cf.FIRST_COMPLETED)

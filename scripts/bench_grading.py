@@ -46,10 +46,20 @@ def make_class(n: int, folder: Path) -> None:
         sc.write(sc.student_notebook(LAB, answers), folder / f"s{i:03d}" / f"{LAB}.ipynb")
 
 
-def timed(cmd, **kwargs) -> float:
+CPU: dict[str, float] = {}
+
+
+def timed(cmd, label: str, **kwargs) -> float:
+    """Wall-clock seconds of ``cmd``; its CPU seconds (all reaped descendants) go to CPU[label]."""
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **kwargs)
-    return time.perf_counter() - started
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    CPU[label] = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall
 
 
 def plain_nbgrader(class_dir: Path, root: Path, env: dict) -> float:
@@ -69,14 +79,14 @@ def plain_nbgrader(class_dir: Path, root: Path, env: dict) -> float:
         nested = student / LAB
         nested.mkdir()
         shutil.move(student / f"{LAB}.ipynb", nested / f"{LAB}.ipynb")
-    return timed([nbgrader, "autograde", LAB, "--create"], cwd=root, env=env)
+    return timed([nbgrader, "autograde", LAB, "--create"], "plain_nbgrader", cwd=root, env=env)
 
 
-def ours(class_dir: Path, root: Path, env: dict, *flags: str) -> float:
+def ours(label: str, class_dir: Path, root: Path, env: dict, *flags: str) -> float:
     grader = [sys.executable, "-m", "grader"]
     subprocess.run([*grader, "collect", str(class_dir), "--workspace", str(root)], env=env, check=True,
                    stdout=subprocess.DEVNULL)
-    return timed([*grader, "autograde", LAB, "--workspace", str(root), "--quiet", *flags], env=env, cwd=ROOT)
+    return timed([*grader, "autograde", LAB, "--workspace", str(root), "--quiet", *flags], label, env=env, cwd=ROOT)
 
 
 def grades(db: Path) -> dict:
@@ -99,11 +109,11 @@ def main() -> int:
         loads = {"before": load()}
         seconds = {"plain_nbgrader": plain_nbgrader(work / "class", work / "plain", env)}
         loads["after_plain"] = load()
-        seconds["grader_1_worker_unsandboxed"] = ours(work / "class", work / "w1u", env, "--workers", "1", "--unsafe")
+        seconds["grader_1_worker_unsandboxed"] = ours("grader_1_worker_unsandboxed", work / "class", work / "w1u", env, "--workers", "1", "--unsafe")
         loads["after_unsandboxed"] = load()
-        seconds["grader_1_worker"] = ours(work / "class", work / "w1", env, "--workers", "1")
+        seconds["grader_1_worker"] = ours("grader_1_worker", work / "class", work / "w1", env, "--workers", "1")
         loads["after_1_worker"] = load()
-        seconds["grader_2_workers"] = ours(work / "class", work / "w2", env, "--workers", "2")
+        seconds["grader_2_workers"] = ours("grader_2_workers", work / "class", work / "w2", env, "--workers", "2")
         loads["after_2_workers"] = load()
         same = grades(work / "plain" / "gradebook.db") == grades(work / "w1" / "gradebook.db") \
             == grades(work / "w2" / "gradebook.db") == grades(work / "w1u" / "gradebook.db")
@@ -116,25 +126,27 @@ def main() -> int:
         "seconds": {k: round(v, 1) for k, v in seconds.items()},
         "seconds_per_notebook": {k: round(v / n, 2) for k, v in seconds.items()},
         "speedup_vs_plain": {k: round(seconds["plain_nbgrader"] / v, 2) for k, v in seconds.items()},
+        "cpu_seconds_per_notebook": {k: round(v / n, 2) for k, v in CPU.items()},
         "sandbox_overhead_per_notebook_s": round((seconds["grader_1_worker"] - seconds["grader_1_worker_unsandboxed"]) / n, 2),
         "sandbox_overhead_pct": round(100 * (seconds["grader_1_worker"] / seconds["grader_1_worker_unsandboxed"] - 1), 1),
+        "sandbox_cpu_overhead_pct": round(100 * (CPU["grader_1_worker"] / CPU["grader_1_worker_unsandboxed"] - 1), 1),
         "same_grades_everywhere": same,
     }
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "grading.json").write_text(json.dumps(result, indent=1))
     rows = "\n".join(f"| {k} | {result['seconds'][k]} | {result['seconds_per_notebook'][k]} | "
-                     f"{result['speedup_vs_plain'][k]}× |" for k in seconds)
+                     f"{result['cpu_seconds_per_notebook'][k]} | {result['speedup_vs_plain'][k]}× |" for k in seconds)
     (args.out / "GRADING.md").write_text(f"""# Grading benchmark
 
 `make bench-grade` ({n} synthetic lab-1 submissions, {result['cores']} cores, {result['date']},
 {result['machine']}).
 
-| run | seconds | s / notebook | vs plain nbgrader |
-|---|---|---|---|
+| run | seconds | s / notebook | CPU s / notebook | throughput vs plain nbgrader |
+|---|---|---|---|---|
 {rows}
 
 Sandbox overhead (1 worker, sandboxed vs `--unsafe`): {result['sandbox_overhead_per_notebook_s']} s per
-notebook ({result['sandbox_overhead_pct']} %). Same grades in every run: {same}.
+notebook ({result['sandbox_overhead_pct']} % wall clock, {result['sandbox_cpu_overhead_pct']} % CPU time). Same grades in every run: {same}.
 
 Load average (1, 5, 15 min) while it ran: {json.dumps(loads)}. Other jobs were using the
 machine at the same time when the load is above the number of cores; the ratios are then
