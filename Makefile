@@ -27,7 +27,7 @@ KERNEL_NAME := cnn-course
 # Jupyter refuses to run as root unless told; containers and CI machines often are root.
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 
-.PHONY: help install system-deps lab lab-instructor test notebooks data clean bench
+.PHONY: help install system-deps lab lab-instructor test notebooks data clean bench grade grade-report bench-grade
 
 help:
 	@echo "make lab        安装环境（首次）并在 notebooks/ 上打开 JupyterLab / set up and open JupyterLab"
@@ -37,6 +37,9 @@ help:
 	@echo "make notebooks  由 solutions/ 重新生成学生版 notebooks/ / regenerate the student notebooks"
 	@echo "make data       重新生成 data/ 中的数据文件 / regenerate the shipped data files"
 	@echo "make bench      运行基准测试，写入 bench/RESULTS.md / run the benchmarks"
+	@echo "make grade SUBMISSIONS=export.zip  收集、沙箱评分、反馈、报告 / grade a class from an LMS export"
+	@echo "make grade-report  重新生成成绩与逐题报告 / rebuild grades.csv and the per-question report"
+	@echo "make bench-grade   评分性能基准 / grading benchmark (N=16 submissions)"
 	@echo "make install    只安装环境 / only create the environment"
 	@echo "make clean      删除虚拟环境与临时文件 / remove the environment and caches"
 
@@ -85,6 +88,28 @@ notebooks: install
 
 data: install
 	$(PY) scripts/make_data.py
+
+# Grading a class (README: 教师评分 / Grading a class). Workspace: grading/ (GRADING_DIR=...).
+SUBMISSIONS ?=
+GRADING_DIR ?= grading
+WORKERS ?=
+GRADE_FLAGS ?=
+GRADER = $(PY) -m grader
+GRADING_WS = --workspace $(GRADING_DIR)
+
+grade: install
+	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=path/to/export.zip [WORKERS=N] [LABS=lab01_data]"; exit 2; }
+	$(GRADER) collect "$(SUBMISSIONS)" $(GRADING_WS)
+	$(GRADER) autograde $(LABS) $(GRADING_WS) $(if $(WORKERS),--workers $(WORKERS)) $(GRADE_FLAGS)
+	$(GRADER) feedback $(LABS) $(GRADING_WS)
+	$(GRADER) report $(GRADING_WS)
+
+grade-report: install
+	$(GRADER) report $(GRADING_WS)
+
+N ?= 16
+bench-grade: install
+	$(PY) scripts/bench_grading.py -n $(N)
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info

@@ -16,7 +16,65 @@ def cmd_release(args) -> int:
     return 0
 
 
+def _workspace(args):
+    from .grading import Workspace
+
+    return Workspace(root=args.workspace, db_url=args.db_url)
+
+
+def cmd_collect(args) -> int:
+    from . import collect
+
+    ws = _workspace(args)
+    ws.root.mkdir(parents=True, exist_ok=True)
+    report = collect.collect(args.path, ws.root, ws.labs(), patterns=args.pattern or None, clean=args.clean)
+    print(collect.summary(report))
+    return 0
+
+
+def cmd_autograde(args) -> int:
+    from . import grading
+    from .sandbox import Limits
+
+    limits = Limits.from_options(memory=args.memory, processes=args.processes, cell_timeout=args.timeout,
+                                 notebook_timeout=args.notebook_timeout, output_bytes=args.max_output)
+    ws = _workspace(args)
+    try:
+        results = grading.autograde(ws, labs=args.labs or None, students=args.student or None,
+                                    workers=args.workers, limits=limits, unsafe=args.unsafe,
+                                    force=args.force, progress=not args.quiet)
+    except KeyboardInterrupt:
+        return 130
+    bad = [r for r in results if r.failed or r.tampering]
+    print(f"{len(results)} submissions, {len(bad)} to look at (python -m grader report)")
+    for r in bad:
+        notes = "; ".join(r.problems + r.tampering + r.events)
+        print(f"  {r.student} {r.lab}: {r.status}: {notes}")
+    return 0
+
+
+def cmd_feedback(args) -> int:
+    from . import grading
+
+    problems = grading.generate_feedback(_workspace(args), labs=args.labs or None, progress=not args.quiet)
+    for line in problems:
+        print(line)
+    print(f"feedback in {_workspace(args).feedback}")
+    return 1 if problems else 0
+
+
+def cmd_report(args) -> int:
+    from . import report
+
+    print(report.print_summary(report.build(_workspace(args), args.out)))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
+    import warnings
+
+    # nbgrader's gradebook triggers SQLAlchemy's autoflush warnings on every submission
+    warnings.filterwarnings("ignore", message="Object of type <Submitted")
     parser = argparse.ArgumentParser(prog="python -m grader", description="CNN 手写体识别: instructor tools")
     sub = parser.add_subparsers(dest="command", required=True)
     rel = sub.add_parser("release", help="generate notebooks/ (student versions) from solutions/")
@@ -24,6 +82,47 @@ def main(argv: list[str] | None = None) -> int:
     rel.add_argument("--out", type=course.Path, default=course.NOTEBOOKS, help="destination folder")
     rel.add_argument("--clean", action="store_true", help="remove generated lab folders first")
     rel.set_defaults(func=cmd_release)
+
+    from .grading import DEFAULT_WORKSPACE
+
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--workspace", type=course.Path, default=DEFAULT_WORKSPACE,
+                        help="grading folder: nbgrader course root with submitted/, autograded/, feedback/, "
+                             "gradebook.db (default: grading/)")
+    common.add_argument("--db-url", default=None,
+                        help="gradebook database URL (default: sqlite in the workspace; postgresql://... "
+                             "to share one between graders)")
+    col = sub.add_parser("collect", parents=[common], help="copy the submissions of an LMS export (zip or folder)")
+    col.add_argument("path", type=course.Path, help="zip file or folder as exported by Moodle, Canvas, ...")
+    col.add_argument("--pattern", action="append",
+                     help="regular expression with a group (?P<id>...) that finds the student id in a "
+                          "file's path; {labs} stands for the lab names; repeatable (default: Moodle, "
+                          "Canvas, <id>/<lab>.ipynb, <id>_<lab>.ipynb)")
+    col.add_argument("--clean", action="store_true", help="empty submitted/ first")
+    col.set_defaults(func=cmd_collect)
+
+    auto = sub.add_parser("autograde", parents=[common], help="grade the collected submissions in a sandbox")
+    auto.add_argument("labs", nargs="*", help="labs to grade (default: every lab collected)")
+    auto.add_argument("--student", action="append", help="only this student (repeatable)")
+    auto.add_argument("--workers", type=int, default=None, help="parallel kernels (default: number of cores)")
+    auto.add_argument("--timeout", type=int, default=None, help="seconds per cell (default 300)")
+    auto.add_argument("--notebook-timeout", type=int, default=None, help="seconds per notebook (default 3600)")
+    auto.add_argument("--memory", default=None, help="address-space cap per kernel, e.g. 6G (default)")
+    auto.add_argument("--processes", type=int, default=None, help="process/thread cap per kernel (default 256)")
+    auto.add_argument("--max-output", default=None, help="output kept per cell, e.g. 1M (default)")
+    auto.add_argument("--force", action="store_true", help="grade again what was graded already")
+    auto.add_argument("--unsafe", action="store_true", help="run without the bubblewrap sandbox (trusted code only)")
+    auto.add_argument("--quiet", action="store_true", help="no progress bar")
+    auto.set_defaults(func=cmd_autograde)
+
+    fb = sub.add_parser("feedback", parents=[common], help="nbgrader's HTML feedback per student and lab")
+    fb.add_argument("labs", nargs="*")
+    fb.add_argument("--quiet", action="store_true")
+    fb.set_defaults(func=cmd_feedback)
+
+    rep = sub.add_parser("report", parents=[common], help="grades.csv, per-question table, figures")
+    rep.add_argument("--out", type=course.Path, default=None, help="folder (default: <workspace>/report)")
+    rep.set_defaults(func=cmd_report)
     args = parser.parse_args(argv)
     return args.func(args)
 

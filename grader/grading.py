@@ -1,0 +1,523 @@
+"""Autograde a class: nbgrader does the grading, this module adds a sandbox and parallelism.
+
+One process (the *owner*) holds the gradebook. For every submission it
+
+1. checks the file (empty, not UTF-8, malformed JSON, not a notebook: graded 0 with a reason)
+   and compares its read-only and test cells with the gradebook's checksums (tampering);
+2. runs nbgrader's ``Autograde`` converter with its sanitising preprocessors only (ClearOutput,
+   DeduplicateIds, OverwriteKernelspec, OverwriteCells with ``add_missing_cells``,
+   CheckCellMetadata): edited or deleted locked cells come back from the source;
+3. hands the prepared notebook to a worker process, which executes it with nbgrader's
+   ``Execute`` preprocessor in a bubblewrap sandbox (``grader/sandbox.py``) and writes it to
+   ``executed/``;
+4. runs ``Autograde`` again on the executed notebook with the remaining preprocessors
+   (SaveAutoGrades, LimitOutput, AssignLatePenalties, ...) and no execution: the grades land
+   in the gradebook exactly as with ``nbgrader autograde``.
+
+A small state file per submission (``state/<lab>/<student>.json``, written last) makes runs
+idempotent and resumable: a submission whose file did not change is not graded again.
+"""
+from __future__ import annotations
+
+import concurrent.futures as cf
+import hashlib
+import json
+import multiprocessing
+import os
+import shutil
+import time
+import warnings
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import nbformat
+
+from . import course
+
+DEFAULT_WORKSPACE = course.ROOT / "grading"
+MAX_FILE_BYTES = 200 << 20
+STATE_VERSION = 1
+
+
+@dataclass
+class Workspace:
+    """The grading folder: an nbgrader course root whose source is ``solutions/``."""
+
+    root: Path = DEFAULT_WORKSPACE
+    db_url: str | None = None
+    source: Path = course.SOLUTIONS
+
+    def __post_init__(self):
+        self.root = Path(self.root).resolve()
+        self.source = Path(self.source).resolve()
+
+    @property
+    def submitted(self) -> Path:
+        return self.root / "submitted"
+
+    @property
+    def autograded(self) -> Path:
+        return self.root / "autograded"
+
+    @property
+    def executed(self) -> Path:
+        return self.root / "executed"
+
+    @property
+    def feedback(self) -> Path:
+        return self.root / "feedback"
+
+    @property
+    def state(self) -> Path:
+        return self.root / "state"
+
+    @property
+    def url(self) -> str:
+        return self.db_url or f"sqlite:///{self.root / 'gradebook.db'}"
+
+    def config(self, **overrides):
+        base = {
+            "CourseDirectory": {"root": str(self.root), "source_directory": str(self.source),
+                                "release_directory": "release", "db_url": self.url},
+            "OverwriteCells": {"add_missing_cells": True},
+        }
+        for key, value in overrides.items():
+            base.setdefault(key, {}).update(value)
+        return course.load_config(**base)
+
+    def api(self, **overrides):
+        from nbgrader.apps import NbGraderAPI
+        from nbgrader.coursedir import CourseDirectory
+
+        course.ensure_tools_on_path()
+        config = self.config(**overrides)
+        return NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
+
+    def write_config(self) -> Path:
+        """``<workspace>/nbgrader_config.py``: lets nbgrader's own tools (``nbgrader formgrader``
+        for the written answers, ``nbgrader export``) run in the workspace."""
+        path = self.root / "nbgrader_config.py"
+        self.root.mkdir(parents=True, exist_ok=True)
+        path.write_text(
+            "# Written by `python -m grader`: nbgrader's own commands, run in this folder, use the course's setup.\n"
+            "c = get_config()  # noqa: F821\n"
+            f"load_subconfig({str(course.CONFIG_FILE)!r})  # noqa: F821\n"
+            f"c.CourseDirectory.root = {str(self.root)!r}\n"
+            f"c.CourseDirectory.source_directory = {str(self.source)!r}\n"
+            "c.CourseDirectory.release_directory = 'release'\n"
+            f"c.CourseDirectory.db_url = {self.url!r}\n"
+            "c.OverwriteCells.add_missing_cells = True\n")
+        return path
+
+    def labs(self) -> list[str]:
+        return course.labs(self.source)
+
+    def students(self, lab: str) -> list[str]:
+        return sorted(p.parent.name for p in self.submitted.glob(f"*/{lab}") if p.is_dir())
+
+
+# ----------------------------------------------------------------------------------------
+# owner side
+# ----------------------------------------------------------------------------------------
+def _preprocessor_lists():
+    from nbgrader.converters import Autograde
+    from nbgrader.preprocessors import Execute
+
+    after = [p for p in Autograde.class_traits()["autograde_preprocessors"].make_dynamic_default() if p is not Execute]
+    return after
+
+
+@dataclass
+class Result:
+    student: str
+    lab: str
+    status: str = "graded"                  # graded | invalid | failed
+    problems: list[str] = field(default_factory=list)
+    tampering: list[str] = field(default_factory=list)
+    events: list[str] = field(default_factory=list)
+    sha256: str = ""
+    seconds: float = 0.0
+    version: int = STATE_VERSION
+
+    @property
+    def failed(self) -> bool:
+        return self.status != "graded" or bool(self.events)
+
+
+class Owner:
+    """Holds the gradebook; prepares and records submissions."""
+
+    def __init__(self, ws: Workspace, unsafe: bool = False):
+        self.ws = ws
+        self.prepare_api = ws.api(Autograde={"autograde_preprocessors": []})
+        self.record_api = ws.api(
+            Autograde={"sanitize_preprocessors": [], "autograde_preprocessors": _preprocessor_lists()},
+            CourseDirectory={"submitted_directory": "executed"})
+        self.generate_api = ws.api()
+        self._ready: set[str] = set()
+        ws.write_config()
+
+    def ensure_assignment(self, lab: str) -> None:
+        """Put ``lab``'s source notebooks and checksums in the gradebook (nbgrader generate)."""
+        if lab in self._ready:
+            return
+        from nbgrader.api import Gradebook, MissingEntry
+
+        digest = _tree_digest(self.ws.source / lab)
+        marker = self.ws.root / "release" / lab / ".source-digest"
+        with Gradebook(self.ws.url) as gb:
+            try:
+                gb.find_assignment(lab)
+                known = marker.exists() and marker.read_text() == digest
+            except MissingEntry:
+                known = False
+        if not known:
+            result = self.generate_api.generate_assignment(lab, force=True, create=True)
+            if not result.get("success"):
+                raise RuntimeError(f"nbgrader generate_assignment {lab} failed:\n{result.get('log')}")
+            marker.parent.mkdir(parents=True, exist_ok=True)
+            marker.write_text(digest)
+        self._ready.add(lab)
+
+    def state_file(self, lab: str, student: str) -> Path:
+        return self.ws.state / lab / f"{student}.json"
+
+    def done(self, lab: str, student: str) -> Result | None:
+        """The stored result when this exact submission was graded already."""
+        path = self.state_file(lab, student)
+        if not path.exists():
+            return None
+        try:
+            result = Result(**json.loads(path.read_text()))
+        except (ValueError, TypeError):
+            return None
+        if result.version != STATE_VERSION or result.sha256 != _tree_digest(self.ws.submitted / student / lab):
+            return None
+        return result
+
+    def prepare(self, lab: str, student: str) -> tuple[Result, list[Path]]:
+        """Check and sanitise one submission; returns the notebooks to execute (may be none)."""
+        self.ensure_assignment(lab)
+        folder = self.ws.submitted / student / lab
+        result = Result(student, lab, sha256=_tree_digest(folder))
+        self.state_file(lab, student).unlink(missing_ok=True)
+        for stale in [self.ws.executed / student / lab, self.ws.autograded / student / lab]:
+            shutil.rmtree(stale, ignore_errors=True)
+        expected = self._source_notebooks(lab)
+        for name in expected:
+            path = folder / f"{name}.ipynb"
+            problem = check_file(path) if path.exists() else f"{name}.ipynb missing from the submission"
+            if problem:
+                result.problems.append(problem)
+            else:
+                result.tampering += self.tampering(lab, name, nbformat.read(path, as_version=4))
+        if result.problems:
+            result.status = "invalid"
+            self.zero(lab, student, result)
+            return result, []
+        out = self.prepare_api.autograde(lab, student, force=True, create=True)
+        if not out.get("success"):
+            result.status = "failed"
+            result.problems.append("nbgrader could not prepare the notebook: " + _last_error(out))
+            self.zero(lab, student, result)
+            return result, []
+        return result, sorted((self.ws.autograded / student / lab).glob("*.ipynb"))
+
+    def record(self, result: Result) -> Result:
+        """Save the grades of the executed notebooks (nbgrader's autograde without execution)."""
+        lab, student = result.lab, result.student
+        dest = self.ws.executed / student / lab
+        stamp = self.ws.submitted / student / lab / "timestamp.txt"
+        if stamp.exists() and dest.exists():
+            shutil.copy(stamp, dest / "timestamp.txt")
+        out = self.record_api.autograde(lab, student, force=True, create=True)
+        if not out.get("success"):
+            result.status = "failed"
+            result.problems.append("nbgrader could not record the grades: " + _last_error(out))
+            self.zero(lab, student, result)
+        self.save(result)
+        return result
+
+    def save(self, result: Result) -> None:
+        path = self.state_file(result.lab, result.student)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(asdict(result), ensure_ascii=False, indent=1))
+        tmp.replace(path)
+
+    def zero(self, lab: str, student: str, result: Result) -> None:
+        """Record 0 for every grade of a submission that cannot be graded (as nbgrader does
+        for a missing notebook); manual grades already given are kept."""
+        from nbgrader.api import Gradebook
+
+        with Gradebook(self.ws.url) as gb:
+            gb.update_or_create_student(student)
+            submission = gb.update_or_create_submission(lab, student)
+            for notebook in submission.notebooks:
+                for grade in notebook.grades:
+                    grade.auto_score = 0
+                    grade.needs_manual_grade = False
+            gb.db.commit()
+        self.save(result)
+
+    def _source_notebooks(self, lab: str) -> list[str]:
+        return sorted(p.stem for p in (self.ws.source / lab).glob("*.ipynb"))
+
+    def tampering(self, lab: str, notebook: str, nb) -> list[str]:
+        """Read-only or test cells that differ from the released notebook (nbgrader's checksums)
+        or are gone. nbgrader's OverwriteCells restores them before execution."""
+        from nbgrader import utils
+
+        release = nbformat.read(self.ws.root / "release" / lab / f"{notebook}.ipynb", as_version=4)
+        reference = {}
+        for cell in release.cells:
+            meta = cell.get("metadata", {}).get("nbgrader", {})
+            protected = meta.get("locked") or (meta.get("grade") and not meta.get("solution"))
+            if meta.get("grade_id") and protected:
+                reference[meta["grade_id"]] = (meta.get("checksum"), bool(meta.get("grade")))
+        found, seen = [], set()
+        for cell in nb.cells:
+            gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+            if gid in reference and gid not in seen:
+                seen.add(gid)
+                if utils.compute_checksum(cell) != reference[gid][0]:
+                    found.append(f"edited {gid} (restored)")
+        for gid, (_, graded) in reference.items():
+            if gid not in seen:
+                found.append(f"deleted {gid}" + (" (restored)" if graded else ""))
+        return found
+
+
+def check_file(path: Path) -> str:
+    """Why ``path`` cannot be graded, or "" when it is a readable notebook."""
+    name = path.name
+    size = path.stat().st_size
+    if size == 0:
+        return f"{name}: empty file"
+    if size > MAX_FILE_BYTES:
+        return f"{name}: {size >> 20} MB, larger than the {MAX_FILE_BYTES >> 20} MB accepted"
+    data = path.read_bytes()
+    if not data.strip():
+        return f"{name}: empty file"
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return f"{name}: not UTF-8 text (byte {exc.start}); not a notebook saved by Jupyter"
+    try:
+        raw = json.loads(text)
+    except json.JSONDecodeError as exc:
+        return f"{name}: malformed notebook JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
+    if not isinstance(raw, dict) or "cells" not in raw:
+        return f"{name}: JSON but not a notebook (no cells)"
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")       # missing cell ids: nbgrader copes
+            nb = nbformat.reads(text, as_version=4)
+            nbformat.validate(nb)
+    except Exception as exc:  # nbformat's ValidationError, version errors
+        return f"{name}: not a valid notebook: {str(exc).splitlines()[0][:200]}"
+    return ""
+
+
+def _tree_digest(folder: Path) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(p for p in Path(folder).rglob("*") if p.is_file()):
+        if path.name in ("timestamp.txt", ".source-digest"):
+            continue
+        digest.update(path.relative_to(folder).as_posix().encode() + b"\0")
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+def _last_error(out: dict) -> str:
+    text = (out.get("error") or out.get("log") or "").strip().splitlines()
+    errors = [line for line in text if "ERROR" in line or "Error" in line]
+    return (errors or text or ["unknown error"])[-1][:300]
+
+
+# ----------------------------------------------------------------------------------------
+# worker side
+# ----------------------------------------------------------------------------------------
+@dataclass
+class Job:
+    student: str
+    lab: str
+    notebooks: list[str]           # prepared notebooks (autograded/<student>/<lab>/*.ipynb)
+    executed_dir: str
+    scratch_root: str
+    sandbox: dict                  # Limits fields + enabled + uid
+    cache: str = ""                # matplotlib cache copied into each scratch folder
+
+
+def execute_job(job: Job) -> tuple[list[str], float]:
+    """Run in a worker: execute each prepared notebook in the sandbox. Returns events."""
+    from .sandbox import Limits, Sandbox, SandboxedExecute
+
+    started = time.monotonic()
+    options = dict(job.sandbox)
+    enabled, uid = options.pop("enabled"), options.pop("uid")
+    sandbox = Sandbox(limits=Limits(**options), enabled=enabled, uid=uid)
+    events: list[str] = []
+    executed = Path(job.executed_dir)
+    executed.mkdir(parents=True, exist_ok=True)
+    for nb_path in map(Path, job.notebooks):
+        scratch = Path(job.scratch_root) / f"{job.student}-{job.lab}-{os.getpid()}"
+        shutil.rmtree(scratch, ignore_errors=True)
+        shutil.copytree(nb_path.parent, scratch)
+        if job.cache and Path(job.cache).exists():
+            # a pre-built matplotlib font cache: without it every kernel rebuilds it (seconds)
+            shutil.copytree(job.cache, scratch / ".config" / "matplotlib", dirs_exist_ok=True)
+        if enabled and os.geteuid() == 0:
+            for path in [scratch, *scratch.rglob("*")]:
+                os.chown(path, uid, uid)
+        nb = nbformat.read(nb_path, as_version=4)
+        runner = SandboxedExecute(sandbox=sandbox, scratch=scratch,
+                                  extra_arguments=["--HistoryManager.enabled=False"])
+        runner.run(nb)
+        events += [f"{nb_path.name}: {e}" for e in runner.events]
+        nbformat.write(nb, executed / nb_path.name)
+        shutil.rmtree(scratch, ignore_errors=True)
+    return events, time.monotonic() - started
+
+
+def _worker_init(uid_base: int, counter) -> None:
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)      # Ctrl-C is the owner's business
+    with counter.get_lock():
+        slot = counter.value
+        counter.value += 1
+    os.environ["GRADER_SANDBOX_UID"] = str(uid_base + slot)
+
+
+def _execute_in_worker(job: Job):
+    uid = os.environ.get("GRADER_SANDBOX_UID")
+    if uid:
+        job.sandbox["uid"] = int(uid)
+    return execute_job(job)
+
+
+# ----------------------------------------------------------------------------------------
+# the batch
+# ----------------------------------------------------------------------------------------
+def autograde(ws: Workspace, labs: list[str] | None = None, students: list[str] | None = None,
+              workers: int | None = None, limits=None, unsafe: bool = False, force: bool = False,
+              progress: bool = True, uid_base: int = 60000) -> list[Result]:
+    """Grade every collected submission (of ``labs``/``students``); returns one Result each."""
+    from .sandbox import Limits, check_available
+
+    check_available(unsafe)
+    limits = limits or Limits()
+    workers = max(1, workers or os.cpu_count() or 1)
+    owner = Owner(ws, unsafe)
+    labs = labs or [lab for lab in ws.labs() if ws.students(lab)]
+    todo, results = [], []
+    for lab in labs:
+        for student in ws.students(lab):
+            if students and student not in students:
+                continue
+            previous = None if force else owner.done(lab, student)
+            if previous:
+                results.append(previous)
+            else:
+                todo.append((lab, student))
+    scratch_root = ws.root / "scratch"
+    shutil.rmtree(scratch_root, ignore_errors=True)      # left over by a killed run
+    scratch_root.mkdir(parents=True, exist_ok=True)
+    os.chmod(scratch_root, 0o711)
+    sandbox = {**asdict(limits), "enabled": not unsafe, "uid": uid_base}
+    cache = prime_cache(ws.root / "cache" / "matplotlib")
+
+    bar = _progress(len(todo), progress)
+    failures = 0
+    ctx = multiprocessing.get_context("forkserver")
+    counter = ctx.Value("i", 0)
+    def new_pool():
+        return cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx,
+                                      initializer=_worker_init, initargs=(uid_base, counter))
+
+    pool = new_pool()
+    pending: dict[cf.Future, Result] = {}
+    queue = list(todo)
+    try:
+        while queue or pending:
+            # keep every worker busy plus one prepared submission waiting
+            while queue and len(pending) < workers + 1:
+                lab, student = queue.pop(0)
+                result, notebooks = owner.prepare(lab, student)
+                if not notebooks:
+                    results.append(result)
+                    failures += 1
+                    bar.update(1)
+                    bar.set_postfix(failures=failures)
+                    continue
+                job = Job(student, lab, [str(p) for p in notebooks],
+                          str(ws.executed / student / lab), str(scratch_root), dict(sandbox), str(cache))
+                try:
+                    pending[pool.submit(_execute_in_worker, job)] = result
+                except cf.process.BrokenProcessPool:   # a worker died: start fresh ones
+                    pool.shutdown(wait=False)
+                    pool = new_pool()
+                    pending[pool.submit(_execute_in_worker, job)] = result
+            if not pending:
+                continue
+            done, _ = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
+            for future in done:
+                result = pending.pop(future)
+                try:
+                    result.events, result.seconds = future.result()
+                except Exception as exc:  # a worker that crashed: the batch goes on
+                    result.status = "failed"
+                    result.problems.append(f"worker crashed: {type(exc).__name__}: {exc}")
+                    owner.zero(result.lab, result.student, result)
+                else:
+                    owner.record(result)
+                results.append(result)
+                failures += result.failed
+                bar.update(1)
+                bar.set_postfix(failures=failures)
+    except KeyboardInterrupt:
+        bar.write("interrupted: graded submissions are kept; run autograde again to resume")
+        for process in list(getattr(pool, "_processes", {}).values()):
+            process.terminate()          # its sandboxed kernel dies with it (--die-with-parent)
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+        bar.close()
+    return results
+
+
+def prime_cache(folder: Path) -> Path:
+    """Build matplotlib's font cache once (trusted, outside the sandbox) for every kernel."""
+    import subprocess
+    import sys
+
+    if not list(folder.glob("fontlist-*.json")):
+        folder.mkdir(parents=True, exist_ok=True)
+        subprocess.run([sys.executable, "-c", "import matplotlib.font_manager"], check=False,
+                       env=dict(os.environ, MPLCONFIGDIR=str(folder)), capture_output=True)
+    return folder
+
+
+def _progress(total: int, enabled: bool):
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, unit="nb", desc="autograde", disable=not enabled or total == 0,
+                bar_format="{desc}: {n_fmt}/{total_fmt} {bar} {percentage:3.0f}% "
+                           "[{elapsed}<{remaining}, {rate_fmt}] {postfix}")
+
+
+def generate_feedback(ws: Workspace, labs: list[str] | None = None, progress: bool = True) -> list[str]:
+    """nbgrader's HTML feedback for every autograded submission; returns problems."""
+    from tqdm.auto import tqdm
+
+    api = ws.api()
+    problems = []
+    pairs = [(lab, s) for lab in labs or ws.labs() for s in ws.students(lab)
+             if (ws.autograded / s / lab).exists()]
+    for lab, student in tqdm(pairs, desc="feedback", unit="nb", disable=not progress or not pairs):
+        out = api.generate_feedback(lab, student, force=True)
+        if not out.get("success"):
+            problems.append(f"{student} {lab}: {_last_error(out)}")
+    return problems

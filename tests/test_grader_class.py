@@ -1,0 +1,279 @@
+"""A synthetic class for lab 1, graded end to end: collect -> autograde -> feedback -> report.
+
+Students are built from the solution and the mistake suite (tests/mistakes/lab01_data.py):
+a correct one, a blank one, one per mistake whose effect stays local (it loses exactly that
+question), a correct-but-different one, and hostile ones. Each one's exact grade and report
+line is asserted, and that the sandbox held. The class is graded with 2 workers; a subset is
+graded again with 1 worker (same grades), and runs are idempotent and resumable.
+"""
+import csv
+import io
+import json
+import os
+import socket
+import threading
+import zipfile
+
+import nbformat
+import pytest
+from nbgrader.api import Gradebook
+
+import synthetic_class as sc
+from conftest import ROOT
+from grader import sandbox
+from grader.__main__ import main
+from grader.grading import Owner, Workspace, autograde
+from grader.sandbox import Limits
+
+pytestmark = pytest.mark.skipif(sandbox.bwrap_path() is None, reason="bubblewrap is not installed")
+
+LAB = "lab01_data"
+AUTO = 13          # autograded points of lab 1 (the written answer, 2 points, waits for a human)
+POINTS = {"load_data_tests": 1, "split_columns_tests": 1, "label_counts_tests": 1, "missing_values_tests": 1,
+          "normalize_tests": 2, "reshape_tests": 2, "one_hot_tests": 2, "split_tests": 2, "first_label_tests": 1}
+LOCAL_MISTAKES = {  # mistakes whose effect stays in their own question
+    "label_counts": "counts: not sorted by digit",
+    "missing_values": "nulls: claims the test set has NaNs",
+    "one_hot": "one-hot: test labels left as digits",
+    "first_label": "first label: from the validation set",
+}
+CORRECT_VARIANTS = ["load: compression given explicitly", "separate: iloc slicing", "counts: groupby",
+                    "nulls: isna and numpy bool", "one-hot: np.eye", "split: test_size as a count",
+                    "first label: argmax then item"]
+MEMORY_CAP = 4 << 30
+
+
+def variant(name):
+    return next(v for v in sc.variants(LAB) if v.name == name)
+
+
+def with_cell(nb, source, after_grade_id=None):
+    cell = nbformat.v4.new_code_cell(source)
+    index = len(nb.cells)
+    if after_grade_id:
+        index = 1 + next(i for i, c in enumerate(nb.cells)
+                         if c.metadata.get("nbgrader", {}).get("grade_id") == after_grade_id)
+    nb.cells.insert(index, cell)
+    return nb
+
+
+SPY = """
+import json, os, socket
+r = {{}}
+def attempt(name, fn):
+    try:
+        r[name] = "ok " + str(fn())[:40]
+    except BaseException as e:
+        r[name] = type(e).__name__
+attempt("read_solution", lambda: open({solution!r}).read(50))
+attempt("read_gradebook", lambda: open({gradebook!r}, "rb").read(16))
+attempt("write_gradebook", lambda: open({gradebook!r}, "wb").write(b"pwned"))
+attempt("other_students", lambda: os.listdir({submitted!r}))
+attempt("network", lambda: socket.create_connection(({host!r}, {port}), timeout=3))
+print("SPY" + json.dumps(r))
+"""
+
+HOG = """
+import os, json, time
+r = {{}}
+blocks = []
+try:
+    for _ in range({chunks}):
+        blocks.append(bytearray(1 << 28))
+    r["memory"] = "not stopped"
+except MemoryError:
+    r["memory"] = "MemoryError"
+del blocks
+pids = []
+try:
+    for _ in range(300):
+        pid = os.fork()
+        if pid == 0:
+            time.sleep(30)
+            os._exit(0)
+        pids.append(pid)
+    r["fork"] = "not stopped"
+except OSError as e:
+    r["fork"] = type(e).__name__
+for pid in pids:
+    os.kill(pid, 9)
+    os.waitpid(pid, 0)
+print("HOG" + json.dumps(r))
+"""
+
+
+def build_class(ws_root, port, host):
+    """{student: (notebook bytes, expected autograded points lost, expected report fragments)}."""
+    solved = sc.solved(LAB)
+    nb = lambda answers: sc.student_notebook(LAB, answers)  # noqa: E731
+    students = {
+        "correct": (nb(solved), set()),
+        "blank": (nb({}), set(POINTS)),
+        "different": (nb(sc.solved(LAB, **{variant(n).grade_id: variant(n).code for n in CORRECT_VARIANTS})), set()),
+    }
+    for gid, name in LOCAL_MISTAKES.items():
+        v = variant(name)
+        students[f"mistake_{gid}"] = (nb(sc.solved(LAB, **{gid: v.code})), set(v.lost))
+    students["loop"] = (nb(sc.solved(LAB, first_label="while True:\n    pass")), {"first_label_tests"})
+    spy = with_cell(nb(solved), SPY.format(
+        solution=str(ROOT / "solutions" / LAB / f"{LAB}.ipynb"), gradebook=str(ws_root / "gradebook.db"),
+        submitted=str(ws_root / "submitted"), host=host, port=port))
+    students["spy"] = (spy, set())
+    students["hog"] = (with_cell(nb(solved), HOG.format(chunks=(MEMORY_CAP + (3 << 29)) >> 28)), set())
+    # tampering: wrong answers, the tests that would catch them edited or deleted
+    tamper = nb(sc.solved(LAB, label_counts=variant(LOCAL_MISTAKES["label_counts"]).code,
+                          one_hot=variant(LOCAL_MISTAKES["one_hot"]).code))
+    for cell in tamper.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == "label_counts_tests":
+            cell.source = "print('标签分布：通过 ✓')"
+    tamper.cells = [c for c in tamper.cells if c.metadata.get("nbgrader", {}).get("grade_id") != "one_hot_tests"]
+    students["tamper"] = (tamper, {"label_counts_tests", "one_hot_tests"})
+    # a helper of the public tests (len) redefined to hide a wrong answer: the hidden tests recompute
+    helper = nb(sc.solved(LAB, label_counts=variant("counts: counted the test labels").code +
+                          "\n_real_len = len\ndef len(x):\n    return int(label_counts.sum()) if x is Y_train "
+                          "else _real_len(x)"))
+    students["helper"] = (helper, {"label_counts_tests"})
+    huge = nb(solved)
+    huge.cells[2].outputs = [nbformat.v4.new_output("stream", text="x" * (20 << 20))]   # 20 MB stored output
+    with_cell(huge, "for _ in range(3000):\n    print('y' * 1000)")
+    students["huge"] = (huge, set())
+    return {s: (nbformat.writes(n).encode(), lost) for s, (n, lost) in students.items()}
+
+
+BAD_FILES = {
+    "empty": (b"", "empty file"),
+    "malformed": (b'{"cells": [', "malformed notebook JSON"),
+    "latin1": ('{"cells": [], "x": "caf\xe9"}'.encode("latin-1"), "not UTF-8"),
+}
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    base = tmp_path_factory.mktemp("grading")
+    ws = Workspace(root=base / "ws")
+    server = socket.create_server(("0.0.0.0", 0))
+    port, connections = server.getsockname()[1], []
+    threading.Thread(target=lambda: connections.append(server.accept()), daemon=True).start()
+    host = socket.gethostbyname(socket.gethostname())
+    students = build_class(ws.root, port, host)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for i, (student, (data, _)) in enumerate(sorted(students.items())):
+            archive.writestr(f"export/{student}/nested/{student}_{LAB}.ipynb", data)
+        for student, (data, _) in BAD_FILES.items():
+            archive.writestr(f"export/{student}_{LAB}.ipynb", data)
+        archive.writestr(f"export/lost/Untitled.ipynb", students["correct"][0])
+    (base / "export.zip").write_bytes(buffer.getvalue())
+    assert main(["collect", str(base / "export.zip"), "--workspace", str(ws.root)]) == 0
+    limits = Limits(cell_timeout=90, interrupt_grace=10, memory=MEMORY_CAP, output_bytes=1 << 20)
+    results = autograde(ws, workers=2, limits=limits, progress=False)
+    gb_bytes = (ws.root / "gradebook.db").read_bytes()
+    yield {"ws": ws, "students": students, "results": {r.student: r for r in results}, "limits": limits,
+           "connections": connections, "gb_bytes": gb_bytes}
+    server.close()
+
+
+def scores(ws, student):
+    with Gradebook(ws.url) as gb:
+        sub = gb.find_submission(LAB, student)
+        grades = {g.name: g.score for nb in sub.notebooks for g in nb.grades if g.cell_type == "code"}
+        return grades, sub.score
+
+
+def expected(lost):
+    return {gid: (0 if gid in lost else pts) for gid, pts in POINTS.items()}
+
+
+@pytest.mark.parametrize("student", ["correct", "blank", "different", *[f"mistake_{g}" for g in LOCAL_MISTAKES],
+                                     "loop", "spy", "hog", "tamper", "helper", "huge"])
+def test_each_student_gets_exactly_the_expected_grade(graded, student):
+    grades, total = scores(graded["ws"], student)
+    lost = graded["students"][student][1]
+    assert grades == expected(lost)
+    assert total == AUTO - sum(POINTS[g] for g in lost)
+
+
+def autograded_nb(graded, student):
+    return nbformat.read(graded["ws"].autograded / student / LAB / f"{LAB}.ipynb", as_version=4)
+
+
+def output_of(nb, tag):
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            for line in out.get("text", "").splitlines():
+                if line.startswith(tag):
+                    return json.loads(line[len(tag):])
+    raise AssertionError(f"no {tag} output")
+
+
+def test_the_sandbox_held(graded):
+    ws = graded["ws"]
+    spy = output_of(autograded_nb(graded, "spy"), "SPY")
+    assert spy["read_solution"] == spy["read_gradebook"] == spy["other_students"] == "FileNotFoundError", spy
+    assert spy["write_gradebook"] in ("FileNotFoundError", "PermissionError"), spy
+    assert not spy["network"].startswith("ok") and graded["connections"] == []
+    hog = output_of(autograded_nb(graded, "hog"), "HOG")
+    assert hog == {"memory": "MemoryError", "fork": "BlockingIOError"}
+    assert (ws.root / "gradebook.db").read_bytes()[:16] == b"SQLite format 3\x00"
+
+
+def test_report_lines(graded, capsys):
+    ws = graded["ws"]
+    assert main(["report", "--workspace", str(ws.root)]) == 0
+    printed = capsys.readouterr().out
+    report = ws.root / "report"
+    rows = {r["student"]: r for r in csv.DictReader(open(report / "students.csv", encoding="utf-8"))}
+    assert rows["tamper"]["tampering"] == "edited label_counts_tests (restored); deleted one_hot_tests (restored)"
+    assert rows["loop"]["sandbox"] == f"{LAB}.ipynb: cell 29 timed out after 90s and was interrupted"
+    assert "output over 1048576 bytes dropped" in rows["huge"]["sandbox"]
+    for student, (_, problem) in BAD_FILES.items():
+        assert rows[student]["status"] == "invalid" and problem in rows[student]["problems"]
+        assert float(rows[student]["score"]) == 0
+    clean = [s for s in rows if s not in BAD_FILES and s not in ("tamper", "loop", "huge")]
+    assert all(rows[s]["status"] == "graded" and not rows[s]["tampering"] and not rows[s]["sandbox"] for s in clean)
+    assert "lost/Untitled.ipynb" in (report / "unmatched_files.csv").read_text()
+    # the per-question table: the helper's wrong answer is caught by the hidden test
+    questions = {q["grade_id"]: q for q in csv.DictReader(open(report / "questions.csv", encoding="utf-8"))}
+    n = len(rows)
+    assert int(questions["label_counts_tests"]["submissions"]) == n
+    failing = 1 + len(BAD_FILES) + 3   # blank, bad files, mistake, tamper, helper
+    assert float(questions["label_counts_tests"]["full_marks"]) == round((n - failing) / n, 3)
+    assert "label_counts 的数值与文件中的实际计数不一致" in questions["label_counts_tests"]["message_1"] + \
+        questions["label_counts_tests"]["message_2"] + questions["label_counts_tests"]["message_3"]
+    grades = list(csv.DictReader(open(report / "grades.csv", encoding="utf-8")))
+    assert {g["student_id"] for g in grades} == set(rows)
+    assert (report / "figures" / f"{LAB}_scores.png").stat().st_size > 1000
+    assert (report / "figures" / f"{LAB}_questions.png").stat().st_size > 1000
+    assert "tamper" in printed and "hardest questions" in printed
+
+
+def test_feedback(graded):
+    ws = graded["ws"]
+    assert main(["feedback", "--workspace", str(ws.root), "--quiet"]) == 0
+    html = (ws.feedback / "tamper" / LAB / f"{LAB}.html").read_text(encoding="utf-8")
+    assert "label_counts" in html
+
+
+def test_rerun_is_idempotent_resumable_and_sequential_grades_match(graded):
+    ws, limits = graded["ws"], graded["limits"]
+    before = {s: scores(ws, s) for s in ("correct", "mistake_one_hot", "spy", "blank")}
+    # a manual grade given by the instructor
+    with Gradebook(ws.url) as gb:
+        grade = gb.find_grade("why_shape", LAB, LAB, "correct")
+        grade.manual_score = 2
+        gb.db.commit()
+    # nothing changed: nothing is graded again
+    owner = Owner(ws)
+    stamps = {p: p.stat().st_mtime_ns for p in (ws.state / LAB).glob("*.json")}
+    autograde(ws, workers=2, limits=limits, progress=False)
+    assert {p: p.stat().st_mtime_ns for p in (ws.state / LAB).glob("*.json")} == stamps
+    # an interrupted run: one submission never finished -> only it is graded on the next run
+    owner.state_file(LAB, "mistake_one_hot").unlink()
+    autograde(ws, workers=2, limits=limits, progress=False)
+    changed = [p.stem for p in (ws.state / LAB).glob("*.json") if stamps.get(p) != p.stat().st_mtime_ns]
+    assert changed == ["mistake_one_hot"]
+    # one worker, forced: the same grades as the two-worker run, the manual grade kept
+    autograde(ws, workers=1, limits=limits, progress=False, force=True, students=list(before))
+    after = {s: scores(ws, s) for s in before}
+    assert {s: g for s, (g, _) in after.items()} == {s: g for s, (g, _) in before.items()}
+    assert after["correct"][1] == AUTO + 2
