@@ -83,22 +83,7 @@ def kaggle_cnn(name: str = "kaggle_cnn", augmentation: keras.layers.Layer | None
     stack: list = [keras.Input(INPUT_SHAPE)]
     if augmentation is not None:
         stack.append(augmentation)
-    for filters, size in [(32, 5), (64, 3)]:
-        stack += [
-            layers.Conv2D(filters, (size, size), padding="same", activation="relu"),
-            layers.BatchNormalization(momentum=bn_momentum),
-            layers.Conv2D(filters, (size, size), padding="same", activation="relu"),
-            layers.BatchNormalization(momentum=bn_momentum),
-            layers.MaxPooling2D((2, 2)),
-            layers.Dropout(0.25),
-        ]
-    stack += [
-        layers.Flatten(),
-        layers.Dense(256, activation="relu"),
-        layers.BatchNormalization(momentum=bn_momentum),
-        layers.Dropout(0.5),
-        layers.Dense(NUM_CLASSES, activation="softmax"),
-    ]
+    stack += _conv_bn_blocks([(32, 5), (64, 3)], bn_momentum) + _dense_bn_head(256, bn_momentum)
     return keras.Sequential(stack, name=name)
 
 
@@ -127,24 +112,28 @@ def fashion_cnn(name: str = "fashion_cnn", *, bn_momentum: float = 0.99) -> kera
     Flatten (3,136) → Dense 128 relu → BatchNorm → Dropout 0.5 → Dense 10 softmax.
     469,098 parameters (640 non-trainable). ``bn_momentum`` as in :func:`kaggle_cnn`.
     """
-    stack: list = [keras.Input(INPUT_SHAPE)]
-    for filters in (32, 64):
-        stack += [
-            layers.Conv2D(filters, (3, 3), padding="same", activation="relu"),
-            layers.BatchNormalization(momentum=bn_momentum),
-            layers.Conv2D(filters, (3, 3), padding="same", activation="relu"),
-            layers.BatchNormalization(momentum=bn_momentum),
-            layers.MaxPooling2D((2, 2)),
-            layers.Dropout(0.25),
-        ]
-    stack += [
-        layers.Flatten(),
-        layers.Dense(128, activation="relu"),
-        layers.BatchNormalization(momentum=bn_momentum),
-        layers.Dropout(0.5),
-        layers.Dense(NUM_CLASSES, activation="softmax"),
-    ]
+    stack = [keras.Input(INPUT_SHAPE), *_conv_bn_blocks([(32, 3), (64, 3)], bn_momentum),
+             *_dense_bn_head(128, bn_momentum)]
     return keras.Sequential(stack, name=name)
+
+
+def _conv_bn_blocks(blocks, bn_momentum: float) -> list:
+    """For each ``(filters, size)``: two same-padded relu convolutions, each followed by
+    BatchNorm over the channel axis, then 2×2 max-pooling and Dropout 0.25."""
+    stack = []
+    for filters, size in blocks:
+        for _ in range(2):
+            stack += [layers.Conv2D(filters, (size, size), padding="same", activation="relu"),
+                      layers.BatchNormalization(momentum=bn_momentum)]
+        stack += [layers.MaxPooling2D((2, 2)), layers.Dropout(0.25)]
+    return stack
+
+
+def _dense_bn_head(units: int, bn_momentum: float) -> list:
+    """Flatten → Dense ``units`` relu → BatchNorm → Dropout 0.5 → Dense 10 softmax."""
+    return [layers.Flatten(), layers.Dense(units, activation="relu"),
+            layers.BatchNormalization(momentum=bn_momentum), layers.Dropout(0.5),
+            layers.Dense(NUM_CLASSES, activation="softmax")]
 
 
 def compile_classifier(model: keras.Model, optimizer="adam", learning_rate: float | None = None,
