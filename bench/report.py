@@ -26,6 +26,12 @@ def _spread(s: dict) -> str:
     return f"{s['median']:.1f} ({s['min']:.1f}–{s['max']:.1f}, {s['runs']} runs)"
 
 
+def _table(header: list[str], rows: list[list]) -> list[str]:
+    """Markdown lines of a table: the header, the rule, one line per row."""
+    return ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)] + \
+        ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+
+
 def markdown(results: dict) -> str:
     m = results.get("machine", {})
     lines = ["# Benchmarks", "",
@@ -37,53 +43,53 @@ def markdown(results: dict) -> str:
     s = results.get("series")
     if s:
         lines += ["## 1. Series cost (full nbclient execution of each solution notebook)", "",
-                  f"Measured {s.get('date', '')}. Median with min–max over the runs; one run when the first took over a minute.", "",
-                  "| lab | wall time, s | goal ≤ 90 s | peak memory, MB | goal ≤ 2 GB |", "|---|---|---|---|---|"]
-        for lab, row in s["labs"].items():
-            lines.append(f"| {lab} | {_spread(row['seconds'])} | {_mark(row['seconds']['median'] <= GOALS['lab_seconds'])} "
-                         f"| {_spread(row['peak_mb'])} | {_mark(row['peak_mb']['median'] <= GOALS['lab_peak_mb'])} |")
+                  f"Measured {s.get('date', '')}. Median with min–max over the runs; one run when the first took over a minute.", ""]
+        lines += _table(["lab", "wall time, s", "goal ≤ 90 s", "peak memory, MB", "goal ≤ 2 GB"], [
+            [lab, _spread(row["seconds"]), _mark(row["seconds"]["median"] <= GOALS["lab_seconds"]),
+             _spread(row["peak_mb"]), _mark(row["peak_mb"]["median"] <= GOALS["lab_peak_mb"])]
+            for lab, row in s["labs"].items()])
         total = s["total_seconds"]
         lines += [f"| **series** | **{total:.0f}** | goal ≤ 360 s: {_mark(total <= GOALS['series_seconds'])} | | |", ""]
         lines += ["## 2. Quality on the shipped data (held-out files: 800 MNIST / 1,000 Fashion-MNIST images)", "",
                   "Every network a lab trains, in the order trained; the last one is the lab's final network. "
-                  "Training seconds are the time spent in `fit` during the series run.", "",
-                  "| lab | network (variable) | params | training s | held-out accuracy | goal |", "|---|---|---|---|---|---|"]
+                  "Training seconds are the time spent in `fit` during the series run.", ""]
+        quality = []
         for lab, row in s["labs"].items():
             for model in row["models"]:
                 goal = ""
                 if lab.startswith("lab05") and model["final"]:
                     ok = model["heldout_accuracy"] is not None and model["heldout_accuracy"] >= GOALS["lab05_heldout"]
                     goal = f"≥ 98.5% {_mark(ok)}"
-                name = f"{'**' if model['final'] else ''}{model['name']}{'**' if model['final'] else ''}"
-                lines.append(f"| {lab} | {name} | {model['params']:,} | {model['train_seconds']:.1f} "
-                             f"| {_pct(model['heldout_accuracy'])} | {goal} |")
+                name = f"**{model['name']}**" if model["final"] else model["name"]
+                quality.append([lab, name, f"{model['params']:,}", f"{model['train_seconds']:.1f}",
+                                _pct(model["heldout_accuracy"]), goal])
+        lines += _table(["lab", "network (variable)", "params", "training s", "held-out accuracy", "goal"], quality)
         lines += ["", "Anchor: handout 000 reached 97.86% *validation* accuracy on the same 4,200 images (20 epochs).", ""]
     f = results.get("full")
     if f:
         lines += ["## 3. Full scale: Fashion-MNIST 60,000 / 10,000", "",
-                  f"Measured {f.get('date', '')}. 90% of the 60,000 training images train, 10% validate; the 10,000 test images score.", "",
-                  "| model | params | epochs | s / epoch (median) | training s | test accuracy | goal |", "|---|---|---|---|---|---|---|"]
+                  f"Measured {f.get('date', '')}. 90% of the 60,000 training images train, 10% validate; the 10,000 test images score.", ""]
+        full = []
         for r in f["runs"]:
             goal = ""
             if r["model"] == "cnn":
                 ok = (r["test_accuracy"] >= GOALS["full_cnn_accuracy"] and r["params"] <= GOALS["full_cnn_params"]
                       and r["train_seconds"] <= GOALS["full_cnn_seconds"])
                 goal = f"≥ 93.5%, ≤ 1M params, ≤ 600 s: {_mark(ok)}"
-            lines.append(f"| course {r['model'].upper()} ({r['keras_name']}) | {r['params']:,} | {r['epochs']} "
-                         f"| {r['median_seconds_per_epoch']:.1f} | {r['train_seconds']:.0f} | {_pct(r['test_accuracy'])} | {goal} |")
+            full.append([f"course {r['model'].upper()} ({r['keras_name']})", f"{r['params']:,}", r["epochs"],
+                         f"{r['median_seconds_per_epoch']:.1f}", f"{r['train_seconds']:.0f}", _pct(r["test_accuracy"]), goal])
         for a in f["anchors"]:
             acc = a["test_accuracy"] if isinstance(a["test_accuracy"], str) else _pct(a["test_accuracy"])
-            params = f"{a['params']:,}" if a.get("params") else "—"
-            lines.append(f"| *{a['model']}* | {params} | | | | {acc} | anchor |")
+            full.append([f"*{a['model']}*", f"{a['params']:,}" if a.get("params") else "—", "", "", "", acc, "anchor"])
+        lines += _table(["model", "params", "epochs", "s / epoch (median)", "training s", "test accuracy", "goal"], full)
         lines.append("")
     sc = results.get("scaling")
     if sc:
         lines += ["## 4. Scaling: training time against the number of images (course CNN, Fashion-MNIST)", "",
-                  f"Measured {sc.get('date', '')}. Steady epochs (the first epoch, which traces the graph, apart).", "",
-                  "| images (train part) | s / epoch, median (min–max) | first epoch, s | ms / image |", "|---|---|---|---|"]
-        for r in sc["rows"]:
-            lines.append(f"| {r['images']:,} ({r['train_images']:,}) | {r['seconds_per_epoch']:.2f} "
-                         f"({r['seconds_per_epoch_min']:.2f}–{r['seconds_per_epoch_max']:.2f}) | {r['first_epoch_seconds']:.2f} "
-                         f"| {r['ms_per_image']:.3f} |")
+                  f"Measured {sc.get('date', '')}. Steady epochs (the first epoch, which traces the graph, apart).", ""]
+        lines += _table(["images (train part)", "s / epoch, median (min–max)", "first epoch, s", "ms / image"], [
+            [f"{r['images']:,} ({r['train_images']:,})",
+             f"{r['seconds_per_epoch']:.2f} ({r['seconds_per_epoch_min']:.2f}–{r['seconds_per_epoch_max']:.2f})",
+             f"{r['first_epoch_seconds']:.2f}", f"{r['ms_per_image']:.3f}"] for r in sc["rows"]])
         lines += ["", f"![scaling]({sc.get('plot', 'scaling.png')})", ""]
     return "\n".join(lines) + "\n"

@@ -58,3 +58,50 @@ def write(nb, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, path)
     return path
+
+
+def hog_payload(memory_cap: int, tag: str, *, file_bytes: int = 0) -> str:
+    """Code for a hostile cell that is bounded, so that a broken limit fails a test instead of
+    taking the machine down: it allocates 256 MB blocks up to 1.5 GB over ``memory_cap``, forks
+    up to 300 sleeping children, and (when ``file_bytes``) writes a file of that size.
+
+    The cell prints ``tag`` followed by a JSON object: ``"memory"`` is ``"MemoryError at N MB"``
+    or ``"not stopped at N MB"``, ``"fork"`` is ``"<exception> at N"`` or ``"not stopped at N"``
+    and, with ``file_bytes``, ``"file"`` is ``"written"`` or the exception's name.
+    """
+    chunks = (memory_cap + (3 << 29)) >> 28
+    code = f"""
+import os, json, time
+r = {{}}
+blocks = []
+try:
+    for _ in range({chunks}):
+        blocks.append(bytearray(1 << 28))
+    r["memory"] = f"not stopped at {{len(blocks) * 256}} MB"
+except MemoryError:
+    r["memory"] = f"MemoryError at {{len(blocks) * 256}} MB"
+del blocks
+pids = []
+try:
+    for _ in range(300):
+        pid = os.fork()
+        if pid == 0:
+            time.sleep(30)
+            os._exit(0)
+        pids.append(pid)
+    r["fork"] = f"not stopped at {{len(pids)}}"
+except OSError as e:
+    r["fork"] = f"{{type(e).__name__}} at {{len(pids)}}"
+for pid in pids:
+    os.kill(pid, 9)
+    os.waitpid(pid, 0)
+"""
+    if file_bytes:
+        code += f"""try:
+    with open("big.bin", "wb") as f:
+        f.write(b"x" * {file_bytes})
+    r["file"] = "written"
+except OSError as e:
+    r["file"] = type(e).__name__
+"""
+    return code + f"print({tag!r} + json.dumps(r))\n"

@@ -73,35 +73,6 @@ attempt("network", lambda: socket.create_connection(({host!r}, {port}), timeout=
 print("SPY" + json.dumps(r))
 """
 
-HOG = """
-import os, json, time
-r = {{}}
-blocks = []
-try:
-    for _ in range({chunks}):
-        blocks.append(bytearray(1 << 28))
-    r["memory"] = "not stopped"
-except MemoryError:
-    r["memory"] = "MemoryError"
-del blocks
-pids = []
-try:
-    for _ in range(300):
-        pid = os.fork()
-        if pid == 0:
-            time.sleep(30)
-            os._exit(0)
-        pids.append(pid)
-    r["fork"] = "not stopped"
-except OSError as e:
-    r["fork"] = type(e).__name__
-for pid in pids:
-    os.kill(pid, 9)
-    os.waitpid(pid, 0)
-print("HOG" + json.dumps(r))
-"""
-
-
 def build_class(ws_root, port, host):
     """{student: (notebook bytes, expected autograded points lost, expected report fragments)}."""
     solved = sc.solved(LAB)
@@ -119,7 +90,7 @@ def build_class(ws_root, port, host):
         solution=str(ROOT / "solutions" / LAB / f"{LAB}.ipynb"), gradebook=str(ws_root / "gradebook.db"),
         submitted=str(ws_root / "submitted"), host=host, port=port))
     students["spy"] = (spy, set())
-    students["hog"] = (with_cell(nb(solved), HOG.format(chunks=(MEMORY_CAP + (3 << 29)) >> 28)), set())
+    students["hog"] = (with_cell(nb(solved), sc.hog_payload(MEMORY_CAP, "HOG")), set())
     # tampering: wrong answers, the tests that would catch them edited or deleted
     tamper = nb(sc.solved(LAB, label_counts=variant(LOCAL_MISTAKES["label_counts"]).code,
                           one_hot=variant(LOCAL_MISTAKES["one_hot"]).code))
@@ -213,7 +184,8 @@ def test_the_sandbox_held(graded):
     assert spy["write_gradebook"] in ("FileNotFoundError", "PermissionError"), spy
     assert not spy["network"].startswith("ok") and graded["connections"] == []
     hog = output_of(autograded_nb(graded, "hog"), "HOG")
-    assert hog == {"memory": "MemoryError", "fork": "BlockingIOError"}
+    assert hog["memory"].startswith("MemoryError at ") and hog["fork"].startswith("BlockingIOError at "), hog
+    assert int(hog["memory"].split()[-2]) <= MEMORY_CAP >> 20
     assert (ws.root / "gradebook.db").read_bytes()[:16] == b"SQLite format 3\x00"
 
 

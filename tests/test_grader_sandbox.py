@@ -12,6 +12,7 @@ import threading
 import nbformat
 import pytest
 
+import synthetic_class as sc
 from conftest import ROOT
 from grader import sandbox
 from grader.grading import autograde, Workspace
@@ -45,39 +46,7 @@ def result_of(cell, tag):
 
 
 def test_limits_hold_memory_processes_files(tmp_path):
-    nb, events = run(tmp_path, f"""
-import os, json, time
-r = {{}}
-blocks = []
-try:
-    for _ in range({(CAP + (3 << 29)) >> 28}):
-        blocks.append(bytearray(1 << 28))
-    r["memory"] = f"not stopped at {{len(blocks) * 256}} MB"
-except MemoryError:
-    r["memory"] = f"MemoryError at {{len(blocks) * 256}} MB"
-del blocks
-pids = []
-try:
-    for _ in range(300):
-        pid = os.fork()
-        if pid == 0:
-            time.sleep(30)
-            os._exit(0)
-        pids.append(pid)
-    r["fork"] = f"not stopped at {{len(pids)}}"
-except OSError as e:
-    r["fork"] = f"{{type(e).__name__}} at {{len(pids)}}"
-for pid in pids:
-    os.kill(pid, 9)
-    os.waitpid(pid, 0)
-try:
-    with open("big.bin", "wb") as f:
-        f.write(b"x" * (64 << 20))
-    r["file"] = "written"
-except OSError as e:
-    r["file"] = type(e).__name__
-print("R" + json.dumps(r))
-""", processes=64, file_size=16 << 20)
+    nb, events = run(tmp_path, sc.hog_payload(CAP, "R", file_bytes=64 << 20), processes=64, file_size=16 << 20)
     r = result_of(nb.cells[0], "R")
     assert r["memory"].startswith("MemoryError"), r
     assert int(r["memory"].split()[-2]) <= CAP >> 20
