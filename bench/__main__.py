@@ -9,10 +9,10 @@ import sys
 import time
 from pathlib import Path
 
-from . import fullscale, report, series
+from . import fullscale, longrun, report, series
 
 ROOT = Path(__file__).resolve().parents[1]
-PARTS = ("series", "full", "scaling")
+PARTS = ("series", "lab05", "full", "scaling")
 
 
 def machine() -> dict:
@@ -46,6 +46,7 @@ def main(argv=None) -> int:
     parser.add_argument("--repeats", type=int, default=3, help="runs per timing under a minute")
     parser.add_argument("--cnn-epochs", type=int, default=12, help="epochs of the full-scale CNN")
     parser.add_argument("--mlp-epochs", type=int, default=12, help="epochs of the full-scale MLP")
+    parser.add_argument("--lab05-epochs", type=int, default=30, help="epochs of lab 5's network at the handout's length")
     parser.add_argument("--scaling-sizes", default="1000,4000,16000,60000")
     parser.add_argument("--scaling-epochs", type=int, default=2)
     parser.add_argument("--limit", type=int, help="train on this many images only (smoke tests)")
@@ -67,6 +68,11 @@ def main(argv=None) -> int:
             notebooks = [n for n in notebooks if n.parent.name in args.labs]
         results["series"] = series.run_series(notebooks, repeats=args.repeats, log=log)
         results["series"]["date"] = time.strftime("%Y-%m-%d")
+    if "lab05" in parts:
+        log(f"lab05: lab 5's network, {args.lab05_epochs} epochs (handout 004's length)")
+        row = longrun.lab05_handout_length(args.lab05_epochs, limit=args.limit)
+        log(f"  held-out {row['heldout_accuracy']:.4f} after {row['epochs']} epochs, {row['train_seconds']:.0f} s")
+        results["lab05"] = {**row, "date": time.strftime("%Y-%m-%d")}
     if "full" in parts:
         log("full: Fashion-MNIST 60,000 / 10,000")
         rows = []

@@ -60,15 +60,19 @@ def test_report_marks_goals_both_ways():
 
 
 def test_command_line_writes_files(tmp_path):
-    subprocess.run([sys.executable, "-m", "bench", "--parts", "scaling,full", "--out", str(tmp_path),
+    subprocess.run([sys.executable, "-m", "bench", "--parts", "lab05,scaling,full", "--out", str(tmp_path),
                     "--repeats", "1", "--scaling-sizes", "300,600", "--scaling-epochs", "2",
-                    "--limit", "600", "--cnn-epochs", "1", "--mlp-epochs", "1"],
+                    "--limit", "600", "--cnn-epochs", "1", "--mlp-epochs", "1", "--lab05-epochs", "2"],
                    cwd=ROOT, check=True, capture_output=True)
     results = json.loads((tmp_path / "results.json").read_text())
     assert results["machine"]["cores"] >= 1 and results["machine"]["tensorflow"]
     assert [r["images"] for r in results["scaling"]["rows"]] == [300, 600]
     assert [r["model"] for r in results["full"]["runs"]] == ["mlp", "cnn"]
     assert all(0 <= r["test_accuracy"] <= 1 for r in results["full"]["runs"])
+    lab05 = results["lab05"]
+    assert lab05["params"] == 889_322 and lab05["train_images"] == 600 and lab05["epochs"] == 2
+    assert len(lab05["heldout_by_epoch"]) == 2 and lab05["heldout_accuracy"] == lab05["heldout_by_epoch"][-1]
+    assert all(0 <= a <= 1 for a in lab05["heldout_by_epoch"] + lab05["val_by_epoch"])
     assert (tmp_path / "scaling.png").read_bytes()[:4] == b"\x89PNG"
     text = (tmp_path / "RESULTS.md").read_text()
-    assert "## 3. Full scale" in text and "## 4. Scaling" in text and "Handout 003 CNN" in text
+    assert "## 3. Full scale" in text and "## 4. Scaling" in text and "## 2b." in text and "Handout 003 CNN" in text
