@@ -45,10 +45,20 @@ help:
 
 install: $(STAMP) $(SYSTEM_STAMP)
 
+# On a CUDA machine (nvidia-smi lists a GPU; or GPU=1) the environment gets TensorFlow's CUDA
+# build, tensorflow[and-cuda], at the version pinned for tensorflow-cpu, and TensorFlow then uses
+# the GPU by itself. GPU= (empty) forces the CPU build.
+GPU ?= $(shell nvidia-smi -L >/dev/null 2>&1 && echo 1)
+REQUIREMENTS := $(if $(GPU),$(VENV)/requirements-gpu.txt,requirements.txt)
+
+$(VENV)/requirements-gpu.txt: requirements.txt
+	@mkdir -p $(VENV)
+	sed 's/^tensorflow-cpu==/tensorflow[and-cuda]==/' requirements.txt > $@
+
 # The Python environment: created once, re-installed only when the requirements change.
-$(STAMP): requirements.txt pyproject.toml
+$(STAMP): requirements.txt pyproject.toml $(if $(GPU),$(VENV)/requirements-gpu.txt)
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --disable-pip-version-check -q -r requirements.txt
+	$(PY) -m pip install --disable-pip-version-check -q -r $(REQUIREMENTS)
 	$(PY) -m pip install --disable-pip-version-check -q --no-deps -e .
 	$(PY) -m ipykernel install --sys-prefix --name $(KERNEL_NAME) --display-name "Python 3 (CNN 课程)" >/dev/null
 	@touch $@

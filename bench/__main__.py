@@ -44,7 +44,7 @@ def main(argv=None) -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "bench", help="folder for results.json / RESULTS.md")
     parser.add_argument("--labs", nargs="*", help="solution notebooks' lab names (default: all)")
     parser.add_argument("--repeats", type=int, default=3, help="runs per timing under a minute")
-    parser.add_argument("--cnn-epochs", type=int, default=12, help="epochs of the full-scale CNN")
+    parser.add_argument("--cnn-epochs", type=int, default=8, help="epochs of the full-scale CNN")
     parser.add_argument("--mlp-epochs", type=int, default=12, help="epochs of the full-scale MLP")
     parser.add_argument("--lab05-epochs", type=int, default=30, help="epochs of lab 5's network at the handout's length")
     parser.add_argument("--scaling-sizes", default="1000,4000,16000,60000")
@@ -60,34 +60,41 @@ def main(argv=None) -> int:
     results = json.loads(results_file.read_text()) if results_file.exists() else {}
     results["machine"] = machine()
     results["command"] = "make bench" if argv is None and len(sys.argv) == 1 else "python -m bench " + " ".join(sys.argv[1:] if argv is None else argv)
+    # the parts can be run one at a time: each records its own command, date and load
+    stamp = lambda: {"command": results["command"], "date": time.strftime("%Y-%m-%d %H:%M"),  # noqa: E731
+                     "load_average_at_start": [round(x, 2) for x in os.getloadavg()]}
     log = lambda msg: print(msg, flush=True)  # noqa: E731
     if "series" in parts:
         log("series: executing the solution notebooks")
+        started = stamp()
         notebooks = sorted(ROOT.glob("solutions/*/*.ipynb"))
         if args.labs:
             notebooks = [n for n in notebooks if n.parent.name in args.labs]
         results["series"] = series.run_series(notebooks, repeats=args.repeats, log=log)
-        results["series"]["date"] = time.strftime("%Y-%m-%d")
+        results["series"].update(started)
     if "lab05" in parts:
         log(f"lab05: lab 5's network, {args.lab05_epochs} epochs (handout 004's length)")
+        started = stamp()
         row = longrun.lab05_handout_length(args.lab05_epochs, limit=args.limit)
         log(f"  held-out {row['heldout_accuracy']:.4f} after {row['epochs']} epochs, {row['train_seconds']:.0f} s")
-        results["lab05"] = {**row, "date": time.strftime("%Y-%m-%d")}
+        results["lab05"] = {**row, **started}
     if "full" in parts:
         log("full: Fashion-MNIST 60,000 / 10,000")
+        started = stamp()
         rows = []
         for kind, epochs in [("mlp", args.mlp_epochs), ("cnn", args.cnn_epochs)]:
             row = fullscale.train_and_score(kind, epochs, limit=args.limit,
                                             test_limit=args.limit and max(200, args.limit // 5))
             log(f"  {kind}: {row['test_accuracy']:.4f} in {row['train_seconds']:.0f} s ({row['params']:,} params)")
             rows.append(row)
-        results["full"] = {"runs": rows, "anchors": fullscale.ANCHORS, "date": time.strftime("%Y-%m-%d")}
+        results["full"] = {"runs": rows, "anchors": fullscale.ANCHORS, **started}
     if "scaling" in parts:
         log("scaling: seconds per epoch against training images")
+        started = stamp()
         sizes = [int(s) for s in args.scaling_sizes.split(",")]
         rows = fullscale.scaling(sizes, epochs=args.scaling_epochs, repeats=args.repeats, log=log)
         fullscale.plot_scaling(rows, args.out / "scaling.png")
-        results["scaling"] = {"rows": rows, "plot": "scaling.png", "date": time.strftime("%Y-%m-%d")}
+        results["scaling"] = {"rows": rows, "plot": "scaling.png", **started}
     results_file.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
     (args.out / "RESULTS.md").write_text(report.markdown(results))
     log(f"wrote {results_file} and {args.out / 'RESULTS.md'}")

@@ -32,18 +32,28 @@ def _table(header: list[str], rows: list[list]) -> list[str]:
         ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
 
 
+def _measured(part: dict) -> str:
+    """"Measured <date> with `<command>` (load average at start …)." for a part of the results."""
+    text = f"Measured {part.get('date', '')}"
+    if part.get("command"):
+        text += f" with `{part['command']}`"
+    if part.get("load_average_at_start"):
+        text += f" (load average at start {', '.join(str(x) for x in part['load_average_at_start'])})"
+    return text + "."
+
+
 def markdown(results: dict) -> str:
     m = results.get("machine", {})
     lines = ["# Benchmarks", "",
-             f"Command: `{results.get('command', 'make bench')}`", "",
+             f"Regenerate with `make bench` (all parts) or `make bench BENCH_ARGS=\"--parts full\"` (one part); "
+             f"the last command was `{results.get('command', 'make bench')}`.", "",
              f"Machine: {m.get('cores')} cores, {m.get('cpu')}, {m.get('memory_gb')} GB, device {m.get('device')}"
              f"{' ' + ', '.join(m['gpus']) if m.get('gpus') else ''}; Python {m.get('python')}, "
-             f"TensorFlow {m.get('tensorflow')}, Keras {m.get('keras')}; load average at start "
-             f"{m.get('load_average_at_start')}.", ""]
+             f"TensorFlow {m.get('tensorflow')}, Keras {m.get('keras')}.", ""]
     s = results.get("series")
     if s:
         lines += ["## 1. Series cost (full nbclient execution of each solution notebook)", "",
-                  f"Measured {s.get('date', '')}. Median with min–max over the runs; one run when the first took over a minute.", ""]
+                  f"{_measured(s)} Median with min–max over the runs; one run when the first took over a minute.", ""]
         lines += _table(["lab", "wall time, s", "goal ≤ 90 s", "peak memory, MB", "goal ≤ 2 GB"], [
             [lab, _spread(row["seconds"]), _mark(row["seconds"]["median"] <= GOALS["lab_seconds"]),
              _spread(row["peak_mb"]), _mark(row["peak_mb"]["median"] <= GOALS["lab_peak_mb"])]
@@ -69,7 +79,7 @@ def markdown(results: dict) -> str:
     if lr:
         first = next((i + 1 for i, a in enumerate(lr["heldout_by_epoch"]) if a >= GOALS["lab05_heldout"]), None)
         lines += ["## 2b. Lab 5's network trained as long as handout 004 trains it", "",
-                  f"Measured {lr.get('date', '')}. The notebook trains 3 epochs to stay within the time budget; here the "
+                  f"{_measured(lr)} The notebook trains 3 epochs to stay within the time budget; here the "
                   f"same network, augmentation and callbacks train {lr['epochs']} epochs at batch {lr['batch_size']} on the "
                   "same 3,780 images, and the 800-image held-out file is scored after every epoch.", ""]
         lines += _table(["network", "params", "epochs", "s / epoch (median)", "training s", "held-out accuracy, last epoch",
@@ -82,7 +92,7 @@ def markdown(results: dict) -> str:
     f = results.get("full")
     if f:
         lines += ["## 3. Full scale: Fashion-MNIST 60,000 / 10,000", "",
-                  f"Measured {f.get('date', '')}. 90% of the 60,000 training images train, 10% validate; the 10,000 test images score.", ""]
+                  f"{_measured(f)} 90% of the 60,000 training images train, 10% validate; the 10,000 test images score.", ""]
         full = []
         for r in f["runs"]:
             goal = ""
@@ -100,9 +110,9 @@ def markdown(results: dict) -> str:
     sc = results.get("scaling")
     if sc:
         lines += ["## 4. Scaling: training time against the number of images (course CNN, Fashion-MNIST)", "",
-                  f"Measured {sc.get('date', '')}. Steady epochs (the first epoch, which traces the graph, apart).", ""]
-        lines += _table(["images (train part)", "s / epoch, median (min–max)", "first epoch, s", "ms / image"], [
-            [f"{r['images']:,} ({r['train_images']:,})",
+                  f"{_measured(sc)} Steady epochs (the first epoch, which traces the graph, apart); 3 runs per size, one when a run takes over a minute.", ""]
+        lines += _table(["images (train part)", "runs", "s / epoch, median (min–max)", "first epoch, s", "ms / image"], [
+            [f"{r['images']:,} ({r['train_images']:,})", r["runs"],
              f"{r['seconds_per_epoch']:.2f} ({r['seconds_per_epoch_min']:.2f}–{r['seconds_per_epoch_max']:.2f})",
              f"{r['first_epoch_seconds']:.2f}", f"{r['ms_per_image']:.3f}"] for r in sc["rows"]])
         lines += ["", f"![scaling]({sc.get('plot', 'scaling.png')})", ""]

@@ -97,9 +97,38 @@ def test_installed_versions_match_requirements():
     """The running environment is the one requirements.txt describes."""
     from importlib.metadata import version
 
+    from importlib.metadata import PackageNotFoundError
+
+    def installed(name):
+        try:
+            return version(name)
+        except PackageNotFoundError:
+            if name == "tensorflow-cpu":   # a CUDA machine has tensorflow[and-cuda] instead (Makefile)
+                return version("tensorflow")
+            raise
+
     pip = pip_requirements((ROOT / "requirements.txt").read_text())
-    wrong = {n: version(n) for n, spec in pip.items() if not spec.contains(version(n), prereleases=True)}
+    wrong = {n: installed(n) for n, spec in pip.items() if not spec.contains(installed(n), prereleases=True)}
     assert wrong == {}
+
+
+def test_gpu_machine_gets_the_cuda_build_of_the_same_tensorflow(tmp_path):
+    """With GPU=1 (what the Makefile sets when nvidia-smi lists a GPU) the install uses
+    requirements-gpu.txt: tensorflow[and-cuda] at the pinned version, every other line unchanged."""
+    import subprocess
+
+    venv = tmp_path / "venv"
+    subprocess.run(["make", "-s", f"VENV={venv}", f"{venv}/requirements-gpu.txt"], cwd=ROOT, check=True)
+    cpu = (ROOT / "requirements.txt").read_text().splitlines()
+    gpu = (venv / "requirements-gpu.txt").read_text().splitlines()
+    changed = [(a, b) for a, b in zip(cpu, gpu) if a != b]
+    pinned = str(pip_requirements("\n".join(cpu))["tensorflow-cpu"])
+    assert len(cpu) == len(gpu) and changed == [(f"tensorflow-cpu{pinned}", f"tensorflow[and-cuda]{pinned}")]
+    plan = lambda gpu_flag: subprocess.run(  # noqa: E731
+        ["make", "-n", "-B", f"VENV={venv}", f"GPU={gpu_flag}", f"{venv}/.installed"],
+        cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    assert f"-r {venv}/requirements-gpu.txt" in plan("1")
+    assert "-r requirements.txt" in plan("") and "requirements-gpu" not in plan("")
 
 
 def test_second_install_does_nothing():

@@ -69,9 +69,23 @@ def test_fashion_cnn_is_modest_and_normalises_channels():
             # one scale per channel (or unit), never per image row
             assert layer.gamma.shape[0] == layer.input.shape[-1]
     assert model.output_shape == (None, 10)
+    rates = [l.rate for l in model.layers if isinstance(l, keras.layers.Dropout)]
+    assert rates == [0.1, 0.1, 0.3]
+    assert [l.rate for l in models.kaggle_cnn().layers if isinstance(l, keras.layers.Dropout)] == [0.25, 0.25, 0.5]
 
 
 def test_bn_momentum_changes_no_parameter():
     assert models.count_params(models.kaggle_cnn(bn_momentum=0.9)) == models.count_params(models.kaggle_cnn())
     assert all(l.momentum == 0.9 for l in models.kaggle_cnn(bn_momentum=0.9).layers
                if isinstance(l, keras.layers.BatchNormalization))
+
+
+def test_warmup_cosine_rises_for_one_epoch_then_decays_to_zero():
+    schedule = models.warmup_cosine(2e-3, epochs=5, steps_per_epoch=100)
+    lr = [float(schedule(step)) for step in range(0, 501, 25)]
+    assert lr[0] == pytest.approx(2e-4)
+    assert lr[4] == pytest.approx(2e-3)            # step 100: the end of the warm-up epoch
+    assert all(a < b for a, b in zip(lr[:4], lr[1:5]))
+    assert all(a > b for a, b in zip(lr[4:-1], lr[5:]))
+    assert lr[-1] == pytest.approx(0.0, abs=1e-9)   # step 500: the end of the last epoch
+    assert lr[12] == pytest.approx(1e-3, rel=1e-3)  # step 300: half-way through the decay
