@@ -44,7 +44,7 @@ def main(argv=None) -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "bench", help="folder for results.json / RESULTS.md")
     parser.add_argument("--labs", nargs="*", help="solution notebooks' lab names (default: all)")
     parser.add_argument("--repeats", type=int, default=3, help="runs per timing under a minute")
-    parser.add_argument("--cnn-epochs", type=int, default=8, help="epochs of the full-scale CNN")
+    parser.add_argument("--cnn-epochs", type=int, default=7, help="epochs of the full-scale CNN")
     parser.add_argument("--mlp-epochs", type=int, default=12, help="epochs of the full-scale MLP")
     parser.add_argument("--lab05-epochs", type=int, default=30, help="epochs of lab 5's network at the handout's length")
     parser.add_argument("--scaling-sizes", default="1000,4000,16000,60000")

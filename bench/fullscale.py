@@ -3,7 +3,7 @@
 The data come from ``keras.datasets.fashion_mnist`` through :func:`utils.data.load_fashion_full`
 (Debian's ``dataset-fashion-mnist`` files, no download). Both networks use the course's
 full-data recipe, the one lab 6 shows: Adam with :func:`utils.models.warmup_cosine` (one epoch
-of warm-up to 0.002, cosine decay to 0 at the last epoch), categorical cross-entropy, batch 128;
+of warm-up to 0.003, cosine decay to 0 at the last epoch), categorical cross-entropy, batch 128;
 the CNN is :func:`utils.models.fashion_cnn` with ``bn_momentum=0.9``.
 The 10,000 test images are used only for the final score; validation uses 10% of the training set.
 """
@@ -52,7 +52,7 @@ def load(limit: int | None = None, test_limit: int | None = None):
 
 
 def train_and_score(kind: str, epochs: int, *, limit: int | None = None, test_limit: int | None = None,
-                    batch_size: int = 128, peak_learning_rate: float = 2e-3, seed: int = 2) -> dict:
+                    batch_size: int = 128, peak_learning_rate: float = 3e-3, seed: int = 2) -> dict:
     """Train ``kind`` ("mlp" or "cnn") on the full (or ``limit``-ed) Fashion-MNIST and score it."""
     import keras
 

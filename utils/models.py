@@ -114,7 +114,7 @@ def fashion_cnn(name: str = "fashion_cnn", *, bn_momentum: float = 0.99, dropout
     469,098 parameters (640 non-trainable). ``bn_momentum`` as in :func:`kaggle_cnn`.
 
     The dropout rates (0.1 in the blocks, 0.3 before the output) are lighter than the
-    0.25 / 0.5 of :func:`kaggle_cnn`: with a budget of 8 epochs on the full 54,000 training
+    0.25 / 0.5 of :func:`kaggle_cnn`: with a budget of 7 epochs on the full 54,000 training
     images the network is still under-fitting, and the heavier rates cost about half a point
     of test accuracy (``make bench``, README).
     """
