@@ -54,9 +54,9 @@ def test_report_marks_goals_both_ways():
         return {"full": {"runs": [{"model": "cnn", "keras_name": "c", "params": 900_000, "epochs": 10,
                                    "median_seconds_per_epoch": 40.0, "train_seconds": seconds,
                                    "test_accuracy": acc}], "anchors": []}}
-    assert "✅" in report.markdown(results(0.94, 500))
-    assert "❌" in report.markdown(results(0.93, 500))
-    assert "❌" in report.markdown(results(0.94, 700))
+    assert "≥ 93.5% ✅, ≤ 1M params ✅, ≤ 600 s ✅" in report.markdown(results(0.94, 500))
+    assert "≥ 93.5% ❌, ≤ 1M params ✅, ≤ 600 s ✅" in report.markdown(results(0.93, 500))
+    assert "≥ 93.5% ✅, ≤ 1M params ✅, ≤ 600 s ❌" in report.markdown(results(0.94, 700))
 
 
 def test_command_line_writes_files(tmp_path):
@@ -76,3 +76,20 @@ def test_command_line_writes_files(tmp_path):
     assert (tmp_path / "scaling.png").read_bytes()[:4] == b"\x89PNG"
     text = (tmp_path / "RESULTS.md").read_text()
     assert "## 3. Full scale" in text and "## 4. Scaling" in text and "## 2b." in text and "Handout 003 CNN" in text
+
+
+def test_series_of_some_labs_keeps_the_other_labs(tmp_path):
+    old = {"median": 50.0, "min": 49.0, "max": 51.0, "runs": 3}
+    kept = {"seconds": old, "peak_mb": old, "models": [], "accuracy_runs": [[]]}
+    (tmp_path / "results.json").write_text(json.dumps(
+        {"series": {"labs": {"lab99_kept": kept}, "total_seconds": 50.0, "command": "make bench"}}))
+    subprocess.run([sys.executable, "-m", "bench", "--parts", "series", "--labs", "lab01_data", "--repeats", "1",
+                    "--out", str(tmp_path)], cwd=ROOT, check=True, capture_output=True)
+    series_out = json.loads((tmp_path / "results.json").read_text())["series"]
+    assert list(series_out["labs"]) == ["lab01_data", "lab99_kept"]
+    assert series_out["labs"]["lab99_kept"] == kept
+    lab01 = series_out["labs"]["lab01_data"]
+    assert lab01["date"] and lab01["seconds"]["runs"] == 1
+    assert series_out["total_seconds"] == round(50.0 + lab01["seconds"]["median"], 1)
+    assert series_out["command"].startswith("make bench; python -m bench --parts series --labs lab01_data")
+    assert f"| lab01_data (measured {lab01['date']}) |" in (tmp_path / "RESULTS.md").read_text()
