@@ -105,3 +105,13 @@ except OSError as e:
     r["file"] = type(e).__name__
 """
     return code + f"print({tag!r} + json.dumps(r))\n"
+
+
+def spy_payload(tag: str, attempts: dict[str, str]) -> str:
+    """Code for a cell that tries each ``{name: python expression}`` and prints ``tag`` followed by
+    a JSON object: ``"ok <first 40 characters of the result>"`` or the exception's name, per name."""
+    lines = ["import json, os, socket", "r = {}", "def attempt(name, fn):", "    try:",
+             '        r[name] = "ok " + str(fn())[:40]', "    except BaseException as e:",
+             "        r[name] = type(e).__name__"]
+    lines += [f"attempt({name!r}, lambda: {expression})" for name, expression in attempts.items()]
+    return "\n".join(lines + [f"print({tag!r} + json.dumps(r))", ""])

@@ -57,22 +57,6 @@ def with_cell(nb, source, after_grade_id=None):
     return nb
 
 
-SPY = """
-import json, os, socket
-r = {{}}
-def attempt(name, fn):
-    try:
-        r[name] = "ok " + str(fn())[:40]
-    except BaseException as e:
-        r[name] = type(e).__name__
-attempt("read_solution", lambda: open({solution!r}).read(50))
-attempt("read_gradebook", lambda: open({gradebook!r}, "rb").read(16))
-attempt("write_gradebook", lambda: open({gradebook!r}, "wb").write(b"pwned"))
-attempt("other_students", lambda: os.listdir({submitted!r}))
-attempt("network", lambda: socket.create_connection(({host!r}, {port}), timeout=3))
-print("SPY" + json.dumps(r))
-"""
-
 def build_class(ws_root, port, host):
     """{student: (notebook bytes, expected autograded points lost, expected report fragments)}."""
     solved = sc.solved(LAB)
@@ -86,9 +70,13 @@ def build_class(ws_root, port, host):
         v = variant(name)
         students[f"mistake_{gid}"] = (nb(sc.solved(LAB, **{gid: v.code})), set(v.lost))
     students["loop"] = (nb(sc.solved(LAB, first_label="while True:\n    pass")), {"first_label_tests"})
-    spy = with_cell(nb(solved), SPY.format(
-        solution=str(ROOT / "solutions" / LAB / f"{LAB}.ipynb"), gradebook=str(ws_root / "gradebook.db"),
-        submitted=str(ws_root / "submitted"), host=host, port=port))
+    gradebook, submitted = str(ws_root / "gradebook.db"), str(ws_root / "submitted")
+    spy = with_cell(nb(solved), sc.spy_payload("SPY", {
+        "read_solution": f"open({str(ROOT / 'solutions' / LAB / f'{LAB}.ipynb')!r}).read(50)",
+        "read_gradebook": f"open({gradebook!r}, 'rb').read(16)",
+        "write_gradebook": f"open({gradebook!r}, 'wb').write(b'pwned')",
+        "other_students": f"os.listdir({submitted!r})",
+        "network": f"socket.create_connection(({host!r}, {port}), timeout=3)"}))
     students["spy"] = (spy, set())
     students["hog"] = (with_cell(nb(solved), sc.hog_payload(MEMORY_CAP, "HOG")), set())
     # tampering: wrong answers, the tests that would catch them edited or deleted

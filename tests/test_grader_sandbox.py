@@ -62,25 +62,16 @@ def test_isolation_files_network_environment(tmp_path, monkeypatch):
     threading.Thread(target=lambda: connections.append(server.accept()), daemon=True).start()
     host_ip = socket.gethostbyname(socket.gethostname())
     solution = next((ROOT / "solutions" / "lab01_data").glob("*.ipynb"))
-    nb, _ = run(tmp_path, f"""
-import json, os, socket
-r = {{}}
-def attempt(name, fn):
-    try:
-        r[name] = "ok " + str(fn())[:40]
-    except BaseException as e:
-        r[name] = type(e).__name__
-attempt("read_solution", lambda: open({str(solution)!r}).read(50))
-attempt("list_repo", lambda: sorted(os.listdir({str(ROOT)!r})))
-attempt("write_repo", lambda: open({str(ROOT / 'utils' / 'pwned.py')!r}, "w").write("x"))
-attempt("write_outside", lambda: open({str(tmp_path / 'pwned.txt')!r}, "w").write("x"))
-attempt("loopback", lambda: socket.create_connection(("127.0.0.1", {port}), timeout=3))
-attempt("host", lambda: socket.create_connection(({host_ip!r}, {port}), timeout=3))
-attempt("secret", lambda: os.environ["GRADER_TEST_SECRET"])
-attempt("uid", lambda: os.getuid())
-attempt("scratch", lambda: open("mine.txt", "w").write("fine"))
-print("R" + json.dumps(r))
-""")
+    nb, _ = run(tmp_path, sc.spy_payload("R", {
+        "read_solution": f"open({str(solution)!r}).read(50)",
+        "list_repo": f"sorted(os.listdir({str(ROOT)!r}))",
+        "write_repo": f"open({str(ROOT / 'utils' / 'pwned.py')!r}, 'w').write('x')",
+        "write_outside": f"open({str(tmp_path / 'pwned.txt')!r}, 'w').write('x')",
+        "loopback": f"socket.create_connection(('127.0.0.1', {port}), timeout=3)",
+        "host": f"socket.create_connection(({host_ip!r}, {port}), timeout=3)",
+        "secret": "os.environ['GRADER_TEST_SECRET']",
+        "uid": "os.getuid()",
+        "scratch": "open('mine.txt', 'w').write('fine')"}))
     r = result_of(nb.cells[0], "R")
     assert r["read_solution"] == "FileNotFoundError"
     assert r["list_repo"] == "ok ['.venv', 'data', 'utils']"
