@@ -260,12 +260,76 @@ def test_caps_per_file_student_and_export(tmp_path):
         ("Di_4_assignsubmission_file_lab01_data.ipynb", kb(10), OLD),
     ])
     (tmp_path / "export.zip").write_bytes(export)
-    limits = collect.Limits.from_options(notebook="600K", student="500K", export="700K")
-    report = collect.collect(tmp_path / "export.zip", tmp_path / "ws", LABS, limits=limits)
+    assert main(["collect", str(tmp_path / "export.zip"), "--workspace", str(tmp_path / "ws"),
+                 "--max-notebook-size", "600K", "--max-student-size", "500K", "--max-export-size", "700K"]) == 0
+    report = json.loads((tmp_path / "ws" / "collect.json").read_text())
     assert set(_collected(report)) == {("1", "lab01_data"), ("2", "lab02_cnn"), ("4", "lab01_data")}
     unmatched = _unmatched(report)
     assert "--max-student-size" in unmatched["Ann_1_assignsubmission_file_lab02_cnn.ipynb"]
     assert "--max-notebook-size" in unmatched["Bo_2_assignsubmission_file_lab01_data.ipynb"]
     assert "--max-export-size" in unmatched["Cy_3_assignsubmission_file_lab01_data.ipynb"]
-    with pytest.raises(ValueError, match="not a size"):
-        collect.parse_size("lots")
+    with pytest.raises(SystemExit, match="not a size"):
+        main(["collect", str(tmp_path / "export.zip"), "--workspace", str(tmp_path / "ws"), "--max-student-size", "lots"])
+
+
+BOMB = 768 << 20      # well above the 500 MB asserted below, yet ~3 s to deflate and ~3 s to inflate
+PEAK_RSS = """
+import json, resource, sys
+from grader import collect
+source, workspace, labs, caps = sys.argv[1], sys.argv[2], json.loads(sys.argv[3]), json.loads(sys.argv[4])
+options = {"limits": collect.Limits.from_options(**caps)} if caps else {}
+print(collect.summary(collect.collect(source, workspace, labs, **options)))
+print("peak_rss_kb", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+
+
+@pytest.fixture(scope="module")
+def bomb_export(tmp_path_factory):
+    """A Canvas export; 111's upload holds a 768 MiB zero-filled lab01 deflated to ~1 MB."""
+    folder = tmp_path_factory.mktemp("bomb")
+    upload = folder / "upload.zip"
+    with zipfile.ZipFile(upload, "w") as archive:
+        info = zipfile.ZipInfo("lab01_data.ipynb", date_time=NEW)
+        info.compress_type = zipfile.ZIP_DEFLATED
+        info._compresslevel = 1
+        zeros = bytes(4 << 20)
+        with archive.open(info, "w", force_zip64=True) as entry:
+            for _ in range(BOMB // len(zeros)):
+                entry.write(zeros)
+        archive.writestr(zipfile.ZipInfo("lab02_cnn.ipynb", date_time=OLD), NB)
+    export = folder / "export.zip"
+    with zipfile.ZipFile(export, "w") as archive:
+        archive.write(upload, "alice_111_999_upload.zip")
+        archive.writestr(zipfile.ZipInfo("bob_222_888_lab01_data.ipynb", date_time=OLD), NB)
+    assert export.stat().st_size < 10 << 20
+    return export
+
+
+def _collect_measured(source, ws, **caps):
+    """collect in a fresh interpreter (its own peak RSS), importing only grader.collect."""
+    import subprocess
+    import sys
+    done = subprocess.run([sys.executable, "-c", PEAK_RSS, str(source), str(ws), json.dumps(LABS), json.dumps(caps)],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    peak_mb = int(done.stdout.split("peak_rss_kb")[-1]) / 1024
+    written = sum(p.stat().st_size for p in ws.rglob("*") if p.is_file())
+    return json.loads((ws / "collect.json").read_text()), peak_mb, written, done.stdout
+
+
+def test_zip_bomb_in_an_upload_is_skipped_and_everyone_else_collected(bomb_export, tmp_path):
+    # defaults: the entry's declared size is over the 50 MB per-file cap, nothing is inflated
+    report, peak_mb, written, out = _collect_measured(bomb_export, tmp_path / "ws")
+    assert set(_collected(report)) == {("111", "lab02_cnn"), ("222", "lab01_data")}
+    problem = _unmatched(report)["alice_111_999_upload.zip/lab01_data.ipynb"]
+    assert "--max-notebook-size" in problem and "768 MB" in problem
+    assert "alice_111_999_upload.zip/lab01_data.ipynb" in out
+    assert peak_mb < 500 and written < 1 << 20
+    # per-file cap lifted: the entry is streamed until the per-student cap stops it, within bounded memory
+    report, peak_mb, written, out = _collect_measured(bomb_export, tmp_path / "ws2", notebook="2G", student="600M",
+                                                      export="1G")
+    assert set(_collected(report)) == {("111", "lab02_cnn"), ("222", "lab01_data")}
+    problem = _unmatched(report)["alice_111_999_upload.zip/lab01_data.ipynb"]
+    assert "more than 600 MB when unpacked" in problem and "--max-student-size" in problem
+    assert peak_mb < 500, f"collect peaked at {peak_mb:.0f} MB"
+    assert written < 1 << 20          # the partial file was removed
