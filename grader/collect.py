@@ -95,7 +95,8 @@ class Limits:
 @dataclass
 class Found:
     origin: str           # path inside the zip or folder (nested zips as folders)
-    mtime: float = 0.0
+    mtime: float = 0.0    # as the LMS wrote it (for a file in a student's zip: the zip's)
+    inner_mtime: float | None = None     # the date inside a student's zip (breaks ties only)
     student: str | None = None
     lab: str | None = None
     version: int = 0
@@ -147,7 +148,7 @@ def _lms_hit(segments: list[str], patterns: list[re.Pattern]) -> tuple[int, str]
         prefix = "/".join(segments[:depth + 1]) + ("/" if depth < len(segments) - 1 else "")
         for pattern in patterns:
             found = pattern.search(prefix)
-            if found and found.start("id") >= len(prefix) - len(segments[depth]) - 1:
+            if found:
                 return depth, found.group("id")
     return None
 
@@ -355,10 +356,10 @@ class _Collector:
             else:
                 self.file(member, item, self.spell(student), depth)
 
-    def upload(self, members: list[_Member], where: str, student: str, depth: int):
-        """A student's own zip: it tells labs, never who."""
+    def upload(self, members: list[_Member], where: str, student: str, depth: int, lms_mtime: float):
+        """A student's own zip: it tells labs, never who, nor when (the dates in it are the student's)."""
         for member in self.screen(members, where):
-            self.file(member, Found(where + member.name, member.mtime), student, depth)
+            self.file(member, Found(where + member.name, lms_mtime, inner_mtime=member.mtime), student, depth)
 
     def nested(self, member: _Member, item: Found, student: str | None, depth: int):
         if depth + 1 > self.limits.depth:
@@ -370,7 +371,7 @@ class _Collector:
             with zipfile.ZipFile(staged) as archive:
                 members = _zip_members(archive)
                 if student:
-                    self.upload(members, item.origin + "/", student, depth + 1)
+                    self.upload(members, item.origin + "/", student, depth + 1, item.mtime)
                 else:
                     self.container(members, item.origin + "/", depth + 1)
         except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, ValueError, OSError) as error:
@@ -403,7 +404,8 @@ class _Collector:
         if key in self.chosen:
             old = self.chosen[key]
             new = (item, staged)
-            newer, older = (new, old) if (item.mtime, item.version) > (old[0].mtime, old[0].version) else (old, new)
+            order = lambda found: (found.mtime, found.inner_mtime or 0.0, found.version)   # noqa: E731
+            newer, older = (new, old) if order(item) > order(old[0]) else (old, new)
             self.chosen[key] = newer
             older[0].problem = f"superseded by the newer {newer[0].origin}"
             self.keep_aside("superseded", *older)

@@ -120,7 +120,7 @@ def test_a_students_upload_never_decides_whose_file_it_is(tmp_path):
         ("bob_222_333_lab01_data.ipynb", NB + b"fake2", NEW),
         ("Bob_222_assignsubmission_file_lab02_cnn.ipynb", NB + b"fake3", NEW),
         ("../../escape/lab01_data.ipynb", NB + b"fake4", NEW),
-        ("mine/lab02_cnn.ipynb", NB + b"own", OLD),
+        ("mine/lab02_cnn.ipynb", NB + b"own", (2020, 6, 1, 12, 0, 0)),      # a back-dated entry
     ])
     export = _zip([
         ("bob_222_888_lab01_data.ipynb", NB, OLD),
@@ -136,6 +136,8 @@ def test_a_students_upload_never_decides_whose_file_it_is(tmp_path):
     assert not any(s["student"] == "222" for s in report["superseded"])
     assert {student for student, _ in got} == {"111", "222"}
     assert got[("111", "lab02_cnn")].startswith("alice_111_999_upload.zip/")
+    # the submission time is the LMS's (the upload's date), not a date the student wrote into the zip
+    assert (ws / "submitted" / "111" / "lab02_cnn" / "timestamp.txt").read_text().startswith("2026-01-0")
     assert "unsafe name" in _unmatched(report)["alice_111_999_upload.zip/../../escape/lab01_data.ipynb"]
     assert not (tmp_path / "escape").exists() and not (ws.parent.parent / "escape").exists()
 
@@ -334,3 +336,9 @@ def test_zip_bomb_in_an_upload_is_skipped_and_everyone_else_collected(bomb_expor
     problem = _unmatched(report)["alice_111_999_upload.zip/lab01_data.ipynb"]
     assert "more than 600 MB when unpacked" in problem and "--max-student-size" in problem
     assert written < 1 << 20          # the partial file was removed
+
+
+def test_custom_pattern_may_look_past_the_id_segment():
+    pattern = [r"(?:^|/)(?P<id>\d+)/(?:{labs})"]
+    assert collect.identify("term/123/lab01_data.ipynb", LABS, patterns=pattern) == ("123", "lab01_data")
+    assert collect.identify("term/123/notes/lab01_data.ipynb", LABS, patterns=pattern) == (None, "lab01_data")
