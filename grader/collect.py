@@ -275,18 +275,29 @@ class _Collector:
             staged.unlink(missing_ok=True)
         self.report[kind].append(asdict(item))
 
-    def stage(self, member: _Member, item: Found, student: str | None, per_file: bool = True,
-              keep: bool = True) -> Path | None:
-        """Stream a member to a staging file within the caps; None (reported) if it cannot be."""
+    def stage(self, member: _Member, item: Found, student: str | None, per_file: bool = True) -> Path | None:
+        """Stream a member to a staging file within the caps; None (reported) if it cannot be.
+
+        Every byte inflated counts against the student's and the export's caps (a nested zip's
+        too, while it is read), so a bomb of many entries costs at most the export cap. A zip
+        entry is never larger than its declared size (zipfile stops there and checks the CRC),
+        so an entry declared over a cap is skipped unread; the streamed count is the guard for
+        the rest (files of a folder export, sizes unknown).
+        """
         if member.problem:
             return self.problem(item, member.problem)
-        file_cap = self.limits.notebook if per_file else float("inf")
-        student_left = self.limits.student - self.used.get(student, 0) if student else float("inf")
-        export_left = self.limits.export - self.total
-        if member.size is not None and member.size > file_cap:
-            return self.problem(item, f"{_human(member.size)} when unpacked, over the {_human(self.limits.notebook)} "
-                                      f"cap per file (--max-notebook-size): skipped")
-        cap = min(file_cap, student_left, export_left)
+        caps = [(self.limits.student - self.used.get(student, 0) if student else float("inf"),
+                 f"this student's files together would exceed the {_human(self.limits.student)} cap per student "
+                 f"(--max-student-size)"),
+                (self.limits.export - self.total,
+                 f"the export would exceed the {_human(self.limits.export)} cap (--max-export-size)")]
+        if per_file:
+            caps.insert(0, (self.limits.notebook,
+                            f"over the {_human(self.limits.notebook)} cap per file (--max-notebook-size)"))
+        over = next((why for cap, why in caps if member.size is not None and member.size > cap), None)
+        if over:
+            return self.problem(item, f"{_human(member.size)} when unpacked; {over}: skipped")
+        cap, why = min(caps, key=lambda c: c[0])
         self.count += 1
         staged = self.staging / str(self.count)
         written = 0
@@ -301,21 +312,14 @@ class _Collector:
                 zlib.error, EOFError, OSError) as error:
             staged.unlink(missing_ok=True)
             return self.problem(item, f"cannot be read ({type(error).__name__}: {error}): skipped")
-        if written > cap:
-            staged.unlink(missing_ok=True)
-            if cap == file_cap:
-                why = f"over the {_human(self.limits.notebook)} cap per file (--max-notebook-size)"
-            elif cap == student_left:
-                why = (f"with it this student's files exceed the {_human(self.limits.student)} cap per student "
-                       f"(--max-student-size)")
-            else:
-                why = f"with it the export exceeds the {_human(self.limits.export)} cap (--max-export-size)"
-            return self.problem(item, f"more than {_human(cap)} when unpacked; {why}: skipped")
-        item.size = written
-        if keep:
+        finally:
             self.total += written
             if student:
                 self.used[student] = self.used.get(student, 0) + written
+        if written > cap:
+            staged.unlink(missing_ok=True)
+            return self.problem(item, f"more than {_human(cap)} when unpacked; {why}: skipped")
+        item.size = written
         return staged
 
     # -- walking ----------------------------------------------------------------------
@@ -364,7 +368,7 @@ class _Collector:
     def nested(self, member: _Member, item: Found, student: str | None, depth: int):
         if depth + 1 > self.limits.depth:
             return self.problem(item, f"zip nested more than {self.limits.depth} levels deep (--max-depth): skipped")
-        staged = member.path or self.stage(member, item, student, per_file=False, keep=False)
+        staged = member.path or self.stage(member, item, student, per_file=False)
         if staged is None:
             return
         try:
