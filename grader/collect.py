@@ -46,7 +46,6 @@ LMS_PATTERNS = [
     r"(?:^|/)[^/]*?_(?P<id>\d+)_assignsubmission_(?:file|onlinetext)_",     # Moodle (file or folder)
     r"(?:^|/)[^/_]+(?:_late)?_(?P<id>\d+)_\d+_[^/]+$",                       # Canvas (file)
 ]
-DEFAULT_PATTERNS = LMS_PATTERNS      # plus the plain layout, see _owners()
 FLAT = r"^(?P<id>[\w.@-]+?)[_-]+(?:{labs})[^/]*$"                           # <id>_<lab>.ipynb
 VERSION = re.compile(r"(?:[ _-]v?(\d+)|\((\d+)\))\.ipynb$", re.IGNORECASE)
 IGNORED = re.compile(r"(^|/)(__MACOSX(/|$)|\.ipynb_checkpoints(/|$)|\.DS_Store$|\._|Thumbs\.db$|desktop\.ini$)",
@@ -252,8 +251,8 @@ class _Collector:
         self.report: dict[str, list] = {"collected": [], "superseded": [], "unmatched": [], "ignored": []}
         self.chosen: dict[tuple[str, str], tuple[Found, Path]] = {}
         self.spelling: dict[str, str] = {}          # casefolded id -> first spelling seen
-        self.used: dict[str, int] = {}               # bytes kept per student
-        self.total = 0                               # bytes kept for the export
+        self.used: dict[str, int] = {}               # bytes inflated per student
+        self.total = 0                               # bytes inflated for the whole export
         self.staging = Path(tempfile.mkdtemp(prefix=".collect-", dir=workspace))
         self.count = 0
 
@@ -445,7 +444,11 @@ def collect(source: Path, workspace: Path, labs: list[str], patterns: list[str] 
         if source.is_dir():
             collector.container(_folder_members(source, collector.report), "", 0)
         else:
-            with zipfile.ZipFile(source) as archive:
+            try:
+                archive = zipfile.ZipFile(source)
+            except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, ValueError, OSError) as error:
+                raise SystemExit(f"collect: {source} is not a readable zip file ({error})")
+            with archive:
                 collector.container(_zip_members(archive), "", 0)
         collector.finish(submitted)
     finally:
