@@ -345,8 +345,11 @@ class _Collector:
         for member in members:
             student, problem = owners[member.name]
             item = Found(where + member.name, member.mtime)
-            if problem:
-                self.problem(item, problem)
+            if problem:             # kept, unopened, under unmatched/ for the instructor to decide
+                staged = self.stage(member, item, None)
+                if staged is not None:
+                    item.problem = problem
+                    self.keep_aside("unmatched", item, staged)
             elif student is None and member.name.lower().endswith(".zip"):
                 self.nested(member, item, None, depth)
             elif student is None:

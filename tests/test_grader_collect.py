@@ -170,6 +170,7 @@ def test_plain_export_uses_the_top_folder_and_flags_ambiguous_names(tmp_path):
     assert (ws / "submitted/222/lab02_cnn/lab02_cnn.ipynb").read_bytes() == b"real 222"
     assert got[("s111", "lab02_cnn")] == "s111/222/lab02_cnn.ipynb"
     assert "ambiguous student" in _unmatched(report)["s111/x_222_assignsubmission_file_lab02_cnn.ipynb"]
+    assert (ws / "unmatched/s111/x_222_assignsubmission_file_lab02_cnn.ipynb").read_bytes() == b"fake"
     assert "symlink" in _unmatched(report)["s111/link_lab01_data.ipynb"]
     # one student id spelled two ways is one student (the first spelling seen)
     assert got[("S333", "lab01_data")] == "S333/lab01_data.ipynb" and got[("S333", "lab02_cnn")] == "s333/lab02_cnn.ipynb"
