@@ -27,7 +27,13 @@ def cmd_collect(args) -> int:
 
     ws = _workspace(args)
     ws.root.mkdir(parents=True, exist_ok=True)
-    report = collect.collect(args.path, ws.root, ws.labs(), patterns=args.pattern or None, clean=args.clean)
+    try:
+        limits = collect.Limits.from_options(notebook=args.max_notebook_size, student=args.max_student_size,
+                                             export=args.max_export_size, depth=args.max_depth)
+    except ValueError as error:
+        raise SystemExit(f"collect: {error}")
+    report = collect.collect(args.path, ws.root, ws.labs(), patterns=args.pattern or None, clean=args.clean,
+                             limits=limits)
     print(collect.summary(report))
     return 0
 
@@ -96,9 +102,20 @@ def main(argv: list[str] | None = None) -> int:
     col.add_argument("path", type=course.Path, help="zip file or folder as exported by Moodle, Canvas, ...")
     col.add_argument("--pattern", action="append",
                      help="regular expression with a group (?P<id>...) that finds the student id in a "
-                          "file's path; {labs} stands for the lab names; repeatable (default: Moodle, "
-                          "Canvas, <id>/<lab>.ipynb, <id>_<lab>.ipynb)")
+                          "file's path; {labs} stands for the lab names; repeatable; the first path "
+                          "segment from the top that matches decides, what lies below it only tells the "
+                          "lab (default: Moodle, Canvas, and the plain <id>/<lab>.ipynb, <id>_<lab>.ipynb "
+                          "at the top of the export)")
     col.add_argument("--clean", action="store_true", help="empty submitted/ first")
+    col.add_argument("--max-notebook-size", metavar="SIZE", default=None,
+                     help="largest file of a submission once unpacked, e.g. 50M (default 50M); larger ones "
+                          "are reported and skipped")
+    col.add_argument("--max-student-size", metavar="SIZE", default=None,
+                     help="all files of one student once unpacked (default 200M)")
+    col.add_argument("--max-export-size", metavar="SIZE", default=None,
+                     help="the whole export once unpacked (default 4G)")
+    col.add_argument("--max-depth", metavar="N", type=int, default=None,
+                     help="zips inside zips followed at most N levels deep (default 3)")
     col.set_defaults(func=cmd_collect)
 
     auto = sub.add_parser("autograde", parents=[common], help="grade the collected submissions in a sandbox")
