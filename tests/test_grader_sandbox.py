@@ -26,13 +26,14 @@ CAP = 3 << 30
 def run(tmp_path, *sources, **limits):
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for s in sources])
     nb.metadata.kernelspec = {"name": "cnn-course", "display_name": "Python 3", "language": "python"}
-    scratch = tmp_path / "scratch"
-    scratch.mkdir(exist_ok=True)
     box = Sandbox(limits=Limits(**{"cell_timeout": 30, "interrupt_grace": 5, "memory": CAP, **limits}))
-    if os.geteuid() == 0:
-        os.chown(scratch, box.uid, box.uid)
-    runner = SandboxedExecute(sandbox=box, scratch=scratch)
-    runner.run(nb)
+    runtime = sandbox.new_runtime()
+    try:
+        runner = SandboxedExecute(sandbox=box, scratch=runtime)
+        runner.run(nb)
+    finally:
+        shutil.rmtree(runtime, ignore_errors=True)
+    assert not runner.infrastructure, runner.kernel_log
     return nb, runner.events
 
 
