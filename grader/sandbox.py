@@ -86,7 +86,7 @@ class Limits:
     total_memory: int = _parse_size("3G")  # cgroup: all processes and tmpfs files together, no swap
     processes: int = 256                    # cgroup pids.max and RLIMIT_NPROC (threads count too)
     cpus: float = 0.0                       # cgroup CPU quota in cores; 0 = cores / workers
-    cpu_time: int = 3600                    # RLIMIT_CPU: CPU seconds per process (all its threads)
+    cpu_time: int = 3600                    # RLIMIT_CPU: CPU seconds per process (all its threads), then SIGXCPU
     disk: int = _parse_size("1G")           # tmpfs of /tmp (working folder included)
     shm_size: int = _parse_size("64M")      # tmpfs of /dev/shm
     memory: int = _parse_size("6G")         # RLIMIT_AS per process; TensorFlow reserves ~2.5 GB virtual
@@ -285,7 +285,7 @@ class Sandbox:
     def rlimits(self) -> list[str]:
         lim = self.limits
         return [f"--as={lim.memory}", f"--fsize={lim.file_size}", "--core=0",
-                f"--cpu={lim.cpu_time}", f"--nproc={lim.processes}"]
+                f"--cpu={lim.cpu_time}:{lim.cpu_time + 5}", f"--nproc={lim.processes}"]
 
     def command(self, cmd: list[str], runtime: Path) -> list[str]:
         """``cmd`` (a kernel command line) wrapped in bwrap and prlimit; ``runtime`` is the job's
@@ -308,6 +308,7 @@ class Sandbox:
                 "--unsetenv", "JPY_PARENT_PID"]
         for system in ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"]:
             args += ["--ro-bind-try", system, system]
+        args += ["--perms", "0755", "--dir", "/etc"]
         for name in ETC:
             args += ["--ro-bind-try", f"/etc/{name}", f"/etc/{name}"]
         args += ["--ro-bind", str(runtime / "etc" / "passwd"), "/etc/passwd",
