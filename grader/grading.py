@@ -15,7 +15,11 @@ One process (the *owner*) holds the gradebook. For every submission it
    in the gradebook exactly as with ``nbgrader autograde``.
 
 A small state file per submission (``state/<lab>/<student>.json``, written last) makes runs
-idempotent and resumable: a submission whose file did not change is not graded again.
+idempotent and resumable: a submission whose file did not change is not graded again, unless
+the grader's own machinery failed on it (status ``failed``: kernel or sandbox did not start,
+worker crashed), which is never a grade and is retried by the next run. Each job's log
+(kernel stderr, the sandbox's messages) is ``logs/<lab>/<student>.log``. Before a batch, a
+trivial notebook runs through the sandbox (:func:`preflight`); if it fails, nothing is graded.
 """
 from __future__ import annotations
 
@@ -453,14 +457,16 @@ def default_workers() -> int:
 
 def batch_sandbox(limits, unsafe: bool, workers: int, uid_base: int) -> tuple[dict, list[str]]:
     """The sandbox settings every job of a batch gets, and notes on what is not available."""
-    from .sandbox import bwrap_path, cgroup_support
+    from .sandbox import bwrap_path, cgroup_support, remove_stale_cgroups
 
     threads = max(1, default_workers() // workers)
     notes = []
     cgroups = False
     if not unsafe:
         cgroups, why = cgroup_support()
-        if not cgroups:
+        if cgroups:
+            remove_stale_cgroups()
+        else:
             notes.append(f"per-submission limits (total memory, processes, CPU quota) unavailable: {why}; "
                          "only the per-process limits apply (run the grader as root, or delegate a cgroup)")
     sandbox = {**asdict(limits), "enabled": not unsafe, "uid": uid_base, "threads": threads,

@@ -265,13 +265,14 @@ print("RESULT" + json.dumps({"outputs": outputs, "infrastructure": runner.infras
 
 def as_unprivileged_user(command: list[str]) -> list[str]:
     """``command`` run as an unprivileged uid (``nobody``) when the tests run as root: in a
-    mount namespace where root's home shows only the Python installation (read-only)."""
+    mount namespace where root's home shows only the Python installation and the repository
+    (read-only), when they live there."""
     if os.geteuid() != 0:
         return command
     import sys
 
     binds = []
-    for path in dict.fromkeys(Path(p) for p in [sys.base_prefix, sys.prefix]):
+    for path in dict.fromkeys(Path(p) for p in [sys.base_prefix, sys.prefix, ROOT]):
         if path.is_relative_to("/root"):
             for parent in reversed(path.parents[:-2]):      # bwrap would make them 0700
                 binds += ["--perms", "0755", "--dir", str(parent)]
