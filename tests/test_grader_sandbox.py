@@ -306,3 +306,8 @@ def test_the_sandbox_holds_when_the_grader_is_not_root(tmp_path):
     assert spy["shm"] == "OSError", spy                     # /dev/shm: a 16 MB tmpfs, not the host's
     if not r["cgroups"][0]:
         assert r["cgroups"][1]                                # the fallback says why
+
+
+def test_unsafe_mode_runs_the_kernel_bare_in_its_own_folder(monkeypatch):
+    monkeypatch.setattr(sandbox, "bwrap_path", lambda: None)       # --unsafe needs no bubblewrap
+    assert sandbox.smoke_test(Sandbox(enabled=False)) == ""       # prints the host folder as its cwd
