@@ -176,15 +176,21 @@ class Cgroup:
         return len(set(self.folders.values())) == 1
 
     def create(self) -> "Cgroup":
+        """Make the cgroup and set its limits; raises ``OSError`` (and leaves nothing behind)
+        when this process may not."""
         parents = _cgroup_parents()
-        for controller, parent in parents.items():
-            folder = parent / self.name
-            folder.mkdir(exist_ok=True)
-            self.folders[controller] = folder
-        if (CGROUP_FS / "cgroup.controllers").exists() and len(set(parents.values())) == 1:
-            parent = next(iter(parents.values()))
-            _write(parent / "cgroup.subtree_control", " ".join(f"+{c}" for c in parents))
-        self._write_limits()
+        try:
+            if (CGROUP_FS / "cgroup.controllers").exists() and len(set(parents.values())) == 1:
+                parent = next(iter(parents.values()))
+                _write(parent / "cgroup.subtree_control", " ".join(f"+{c}" for c in parents))
+            for controller, parent in parents.items():
+                folder = parent / self.name
+                folder.mkdir(exist_ok=True)
+                self.folders[controller] = folder
+            self._write_limits()
+        except OSError:
+            self.remove()
+            raise
         return self
 
     def _write_limits(self) -> None:
