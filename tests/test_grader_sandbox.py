@@ -311,3 +311,22 @@ def test_the_sandbox_holds_when_the_grader_is_not_root(tmp_path):
 def test_unsafe_mode_runs_the_kernel_bare_in_its_own_folder(monkeypatch):
     monkeypatch.setattr(sandbox, "bwrap_path", lambda: None)       # --unsafe needs no bubblewrap
     assert sandbox.smoke_test(Sandbox(enabled=False)) == ""       # prints the host folder as its cwd
+
+
+def test_each_kernel_gets_a_cgroup_with_the_limits():
+    ok, why = sandbox.cgroup_support()
+    if not ok:
+        assert os.geteuid() != 0, f"root but no cgroups: {why}"
+        pytest.skip(f"no cgroups here: {why}")
+    group = sandbox.Cgroup(Limits(total_memory=700 << 20, processes=99), cpus=0.5).create()
+    try:
+        files = {f.name: f.read_text().strip() for folder in set(group.folders.values()) for f in folder.iterdir()
+                 if f.name in ("memory.max", "memory.limit_in_bytes", "pids.max", "cpu.max", "cpu.cfs_quota_us")}
+        assert files.get("memory.max", files.get("memory.limit_in_bytes")) == str(700 << 20)
+        assert files["pids.max"] == "99"
+        assert files.get("cpu.max", "").split()[:1] == ["50000"] or files.get("cpu.cfs_quota_us") == "50000"
+        assert group.join_command()[0] == "/bin/sh"
+    finally:
+        folders = list(group.folders.values())
+        group.remove()
+    assert not any(f.exists() for f in folders)
