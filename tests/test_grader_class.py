@@ -124,7 +124,9 @@ def graded(tmp_path_factory):
         archive.writestr(f"export/lost/Untitled.ipynb", students["correct"][0])
     (base / "export.zip").write_bytes(buffer.getvalue())
     assert main(["collect", str(base / "export.zip"), "--workspace", str(ws.root)]) == 0
-    limits = Limits(cell_timeout=90, interrupt_grace=10, memory=MEMORY_CAP, output_bytes=1 << 20)
+    # the per-process cap stops the hog (the whole-submission cap is tested in test_grader_sandbox.py)
+    limits = Limits(cell_timeout=90, interrupt_grace=10, memory=MEMORY_CAP, total_memory=MEMORY_CAP + (2 << 30),
+                    output_bytes=1 << 20)
     results = autograde(ws, workers=2, limits=limits, progress=False)
     gb_bytes = (ws.root / "gradebook.db").read_bytes()
     yield {"ws": ws, "students": students, "results": {r.student: r for r in results}, "limits": limits,

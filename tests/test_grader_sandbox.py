@@ -54,7 +54,9 @@ def result_of(cell, tag):
 
 
 def test_limits_hold_memory_processes_files(tmp_path):
-    nb, events = run(tmp_path, sc.hog_payload(CAP, "R", file_bytes=64 << 20), processes=64, file_size=16 << 20)
+    # the total (cgroup) above the per-process cap, so that the address-space cap is what stops it
+    nb, events = run(tmp_path, sc.hog_payload(CAP, "R", file_bytes=64 << 20), processes=64, file_size=16 << 20,
+                     total_memory=CAP + (2 << 30))
     r = result_of(nb.cells[0], "R")
     assert r["memory"].startswith("MemoryError"), r
     assert int(r["memory"].split()[-2]) <= CAP >> 20
@@ -252,7 +254,8 @@ from grader import sandbox
 from grader.sandbox import Limits, Sandbox, SandboxedExecute
 nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in %(cells)r])
 nb.metadata.kernelspec = {"name": "cnn-course", "display_name": "Python 3", "language": "python"}
-box = Sandbox(limits=Limits(memory=%(cap)d, processes=64, shm_size=16 << 20, cell_timeout=60))
+box = Sandbox(limits=Limits(memory=%(cap)d, total_memory=%(cap)d + (2 << 30), processes=64, shm_size=16 << 20,
+                            cell_timeout=60))
 runtime = sandbox.new_runtime()
 runner = SandboxedExecute(sandbox=box, scratch=runtime)
 runner.run(nb)
