@@ -333,3 +333,13 @@ def test_each_kernel_gets_a_cgroup_with_the_limits():
         folders = list(group.folders.values())
         group.remove()
     assert not any(f.exists() for f in folders)
+
+
+def test_a_kernel_over_the_total_memory_is_killed_with_the_reason():
+    if not sandbox.cgroup_support()[0]:
+        assert os.geteuid() != 0
+        pytest.skip("no cgroups here")
+    nb, runner = execute(["x = 1", "block = bytearray(900 << 20)", "print('never')"], total_memory=600 << 20)
+    assert not runner.infrastructure
+    assert any("memory limit (600 MB) was reached" in e for e in runner.events), runner.events
+    assert "CellNotExecuted" in text(nb.cells[2])
