@@ -42,8 +42,10 @@ def cmd_autograde(args) -> int:
     from . import grading
     from .sandbox import Limits
 
-    limits = Limits.from_options(memory=args.memory, processes=args.processes, cell_timeout=args.timeout,
-                                 notebook_timeout=args.notebook_timeout, output_bytes=args.max_output)
+    limits = Limits.from_options(total_memory=args.total_memory, memory=args.memory, processes=args.processes,
+                                 cpus=args.cpus, cpu_time=args.cpu_time, disk=args.disk,
+                                 cell_timeout=args.timeout, notebook_timeout=args.notebook_timeout,
+                                 output_bytes=args.max_output)
     ws = _workspace(args)
     try:
         results = grading.autograde(ws, labs=args.labs or None, students=args.student or None,
@@ -56,6 +58,10 @@ def cmd_autograde(args) -> int:
     for r in bad:
         notes = "; ".join(r.problems + r.tampering + r.events)
         print(f"  {r.student} {r.lab}: {r.status}: {notes}")
+    failed = [r for r in results if r.status == "failed"]
+    if failed:
+        print(f"{len(failed)} not graded because the grader itself failed (logs in {ws.root / 'logs'}); "
+              "run autograde again to retry them")
     return 0
 
 
@@ -121,11 +127,20 @@ def main(argv: list[str] | None = None) -> int:
     auto = sub.add_parser("autograde", parents=[common], help="grade the collected submissions in a sandbox")
     auto.add_argument("labs", nargs="*", help="labs to grade (default: every lab collected)")
     auto.add_argument("--student", action="append", help="only this student (repeatable)")
-    auto.add_argument("--workers", type=int, default=None, help="parallel kernels (default: number of cores)")
+    auto.add_argument("--workers", type=int, default=None,
+                      help="parallel kernels (default: the CPUs this process may use)")
     auto.add_argument("--timeout", type=int, default=None, help="seconds per cell (default 300)")
     auto.add_argument("--notebook-timeout", type=int, default=None, help="seconds per notebook (default 3600)")
-    auto.add_argument("--memory", default=None, help="address-space cap per kernel, e.g. 6G (default)")
-    auto.add_argument("--processes", type=int, default=None, help="process/thread cap per kernel (default 256)")
+    auto.add_argument("--total-memory", default=None,
+                      help="memory of a whole submission, all its processes and files in /tmp, no swap "
+                           "(cgroup; default 2G)")
+    auto.add_argument("--processes", type=int, default=None,
+                      help="processes and threads of a whole submission (default 256)")
+    auto.add_argument("--cpus", type=float, default=None,
+                      help="CPU quota of a submission in cores (cgroup; default: cores / workers)")
+    auto.add_argument("--cpu-time", type=int, default=None, help="CPU seconds per process (default 3600)")
+    auto.add_argument("--disk", default=None, help="size of a submission's /tmp and working folder (default 1G)")
+    auto.add_argument("--memory", default=None, help="address-space cap per process, e.g. 6G (default)")
     auto.add_argument("--max-output", default=None, help="output kept per cell, e.g. 1M (default)")
     auto.add_argument("--force", action="store_true", help="grade again what was graded already")
     auto.add_argument("--unsafe", action="store_true", help="run without the bubblewrap sandbox (trusted code only)")

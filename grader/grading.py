@@ -15,7 +15,11 @@ One process (the *owner*) holds the gradebook. For every submission it
    in the gradebook exactly as with ``nbgrader autograde``.
 
 A small state file per submission (``state/<lab>/<student>.json``, written last) makes runs
-idempotent and resumable: a submission whose file did not change is not graded again.
+idempotent and resumable: a submission whose file did not change is not graded again, unless
+the grader's own machinery failed on it (status ``failed``: kernel or sandbox did not start,
+worker crashed), which is never a grade and is retried by the next run. Each job's log
+(kernel stderr, the sandbox's messages) is ``logs/<lab>/<student>.log``. Before a batch, a
+trivial notebook runs through the sandbox (:func:`preflight`); if it fails, nothing is graded.
 """
 from __future__ import annotations
 
@@ -27,7 +31,6 @@ import os
 import shutil
 import time
 import warnings
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -194,6 +197,8 @@ class Owner:
             return None
         if result.version != STATE_VERSION or result.sha256 != _tree_digest(self.ws.submitted / student / lab):
             return None
+        if result.status == "failed":      # the grader failed, not the student: try again
+            return None
         return result
 
     def prepare(self, lab: str, student: str) -> tuple[Result, list[Path]]:
@@ -236,6 +241,18 @@ class Owner:
             result.status = "failed"
             result.problems.append("nbgrader could not record the grades: " + _last_error(out))
             self.zero(lab, student, result)
+        self.save(result)
+        return result
+
+    def fail(self, result: Result, exc: BaseException) -> Result:
+        """The grader's own machinery failed on this submission (kernel or sandbox did not start,
+        worker crashed): status ``failed``, no grade recorded, graded again by the next run."""
+        result.status = "failed"
+        if isinstance(exc, InfrastructureError):
+            result.problems.append(f"grader failure, not graded (retried by the next autograde): {exc}")
+        else:
+            result.problems.append(f"worker crashed, not graded (retried by the next autograde): "
+                                   f"{type(exc).__name__}: {exc}")
         self.save(result)
         return result
 
@@ -345,40 +362,72 @@ class Job:
     lab: str
     notebooks: list[str]           # prepared notebooks (autograded/<student>/<lab>/*.ipynb)
     executed_dir: str
-    scratch_root: str
-    sandbox: dict                  # Limits fields + enabled + uid
-    cache: str = ""                # matplotlib cache copied into each scratch folder
+    scratch_root: str              # host folder of the short per-job folders (sockets, seed files)
+    sandbox: dict                  # Limits fields + enabled, uid, threads, cgroups, bwrap
+    cache: str = ""                # matplotlib cache copied into each kernel's working folder
+    log: str = ""                  # the job's log: kernel stderr, the sandbox's messages
+
+
+class InfrastructureError(RuntimeError):
+    """The grader's own machinery failed on a job (not the student's code): no grade."""
 
 
 def execute_job(job: Job) -> tuple[list[str], float]:
-    """Run in a worker: execute each prepared notebook in the sandbox. Returns events."""
-    from .sandbox import Limits, Sandbox, SandboxedExecute
+    """Run in a worker: execute each prepared notebook in the sandbox. Returns events; raises
+    :class:`InfrastructureError` when a kernel could not be started (see ``job.log``)."""
+    from .sandbox import SandboxedExecute, new_runtime
 
     started = time.monotonic()
-    options = dict(job.sandbox)
-    enabled, uid = options.pop("enabled"), options.pop("uid")
-    sandbox = Sandbox(limits=Limits(**options), enabled=enabled, uid=uid)
+    sandbox = _job_sandbox(job)
     events: list[str] = []
     executed = Path(job.executed_dir)
     executed.mkdir(parents=True, exist_ok=True)
+    logs: list[str] = []
     for nb_path in map(Path, job.notebooks):
-        scratch = Path(job.scratch_root) / f"{job.student}-{job.lab}-{os.getpid()}"
-        shutil.rmtree(scratch, ignore_errors=True)
-        shutil.copytree(nb_path.parent, scratch)
-        if job.cache and Path(job.cache).exists():
-            # a pre-built matplotlib font cache: without it every kernel rebuilds it (seconds)
-            shutil.copytree(job.cache, scratch / ".config" / "matplotlib", dirs_exist_ok=True)
-        if enabled and os.geteuid() == 0:
-            for path in [scratch, *scratch.rglob("*")]:
-                os.chown(path, uid, uid)
         nb = nbformat.read(nb_path, as_version=4)
-        runner = SandboxedExecute(sandbox=sandbox, scratch=scratch,
-                                  extra_arguments=["--HistoryManager.enabled=False"])
-        runner.run(nb)
+        runtime = new_runtime(Path(job.scratch_root))
+        try:
+            _seed(runtime / "seed", nb_path.parent, job.cache)
+            runner = SandboxedExecute(sandbox=sandbox, scratch=runtime,
+                                      extra_arguments=["--HistoryManager.enabled=False"])
+            runner.run(nb)
+        finally:
+            shutil.rmtree(runtime, ignore_errors=True)
+        logs.append(f"=== {nb_path.name}: {runner.infrastructure or 'ran'}; "
+                    f"events: {runner.events}; peak memory {runner.peak_memory >> 20} MB\n{runner.kernel_log}")
+        _write_log(job, logs)
+        if runner.infrastructure:
+            raise InfrastructureError(f"{nb_path.name}: {runner.infrastructure}"
+                                      + (f" (log: {job.log})" if job.log else ""))
         events += [f"{nb_path.name}: {e}" for e in runner.events]
         nbformat.write(nb, executed / nb_path.name)
-        shutil.rmtree(scratch, ignore_errors=True)
     return events, time.monotonic() - started
+
+
+def _job_sandbox(job: Job):
+    from .sandbox import Limits, Sandbox
+
+    options = dict(job.sandbox)
+    extra = {key: options.pop(key) for key in ("enabled", "uid", "threads", "cgroups", "bwrap") if key in options}
+    return Sandbox(limits=Limits(**options), **extra)
+
+
+def _seed(seed: Path, folder: Path, cache: str) -> None:
+    """What the kernel finds in its working folder: the submission's other files (never the
+    notebooks themselves, which hold the hidden tests) and the matplotlib font cache."""
+    seed.mkdir(parents=True, exist_ok=True)
+    for path in folder.iterdir():
+        if path.is_file() and path.suffix != ".ipynb" and path.name != "timestamp.txt":
+            shutil.copy(path, seed / path.name)
+    if cache and Path(cache).exists():
+        # a pre-built matplotlib font cache: without it every kernel rebuilds it (seconds)
+        shutil.copytree(cache, seed / ".config" / "matplotlib", dirs_exist_ok=True)
+
+
+def _write_log(job: Job, logs: list[str]) -> None:
+    if job.log:
+        Path(job.log).parent.mkdir(parents=True, exist_ok=True)
+        Path(job.log).write_text("\n".join(logs), encoding="utf-8")
 
 
 def _worker_init(uid_base: int, counter) -> None:
@@ -401,15 +450,53 @@ def _execute_in_worker(job: Job):
 # ----------------------------------------------------------------------------------------
 # the batch
 # ----------------------------------------------------------------------------------------
+def default_workers() -> int:
+    """The CPUs this process may use (its affinity mask, e.g. a container's cpuset)."""
+    return max(1, len(os.sched_getaffinity(0)))
+
+
+def batch_sandbox(limits, unsafe: bool, workers: int, uid_base: int) -> tuple[dict, list[str]]:
+    """The sandbox settings every job of a batch gets, and notes on what is not available."""
+    from .sandbox import bwrap_path, cgroup_support, remove_stale_cgroups
+
+    threads = max(1, default_workers() // workers)
+    notes = []
+    cgroups = False
+    if not unsafe:
+        cgroups, why = cgroup_support()
+        if cgroups:
+            remove_stale_cgroups()
+        else:
+            notes.append(f"per-submission limits (total memory, processes, CPU quota) unavailable: {why}; "
+                         "only the per-process limits apply (run the grader as root, or delegate a cgroup)")
+    sandbox = {**asdict(limits), "enabled": not unsafe, "uid": uid_base, "threads": threads,
+               "cgroups": cgroups, "bwrap": "" if unsafe else (bwrap_path() or "")}
+    return sandbox, notes
+
+
+def preflight(ws: Workspace, sandbox: dict) -> None:
+    """One trivial notebook through the sandbox before a batch: stop with the reason when the
+    sandbox does not work here, instead of grading a class to zeros."""
+    from .sandbox import smoke_test
+
+    problem = smoke_test(_job_sandbox(Job("", "", [], "", "", dict(sandbox))))
+    if problem:
+        log = ws.root / "logs" / "preflight.log"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        log.write_text(problem, encoding="utf-8")
+        raise SystemExit(f"autograde stopped before grading: a trivial notebook failed in the sandbox: "
+                         f"{problem.splitlines()[0]}\nfull log: {log}")
+
+
 def autograde(ws: Workspace, labs: list[str] | None = None, students: list[str] | None = None,
               workers: int | None = None, limits=None, unsafe: bool = False, force: bool = False,
               progress: bool = True, uid_base: int = 60000) -> list[Result]:
     """Grade every collected submission (of ``labs``/``students``); returns one Result each."""
-    from .sandbox import Limits, check_available
+    from .sandbox import RUNTIME_ROOT, Limits, check_available
 
     check_available(unsafe)
     limits = limits or Limits()
-    workers = max(1, workers or os.cpu_count() or 1)
+    workers = max(1, workers or default_workers())
     owner = Owner(ws, unsafe)
     labs = labs or [lab for lab in ws.labs() if ws.students(lab)]
     todo, results = [], []
@@ -422,17 +509,41 @@ def autograde(ws: Workspace, labs: list[str] | None = None, students: list[str] 
                 results.append(previous)
             else:
                 todo.append((lab, student))
-    scratch_root = ws.root / "scratch"
-    shutil.rmtree(scratch_root, ignore_errors=True)      # left over by a killed run
-    scratch_root.mkdir(parents=True, exist_ok=True)
-    os.chmod(scratch_root, 0o711)
-    sandbox = {**asdict(limits), "enabled": not unsafe, "uid": uid_base}
-    cache = prime_cache(ws.root / "cache" / "matplotlib")
-
+    if not todo:
+        return results
+    sandbox, notes = batch_sandbox(limits, unsafe, workers, uid_base)
     bar = _progress(len(todo), progress)
-    failures = 0
+    for note in notes:
+        bar.write(f"warning: {note}")
+    preflight(ws, sandbox)
+    cache = prime_cache(ws.root / "cache" / "matplotlib")
+    counter = {"failures": 0}
+
+    def make_job(lab, student, notebooks):
+        return Job(student, lab, [str(p) for p in notebooks], str(ws.executed / student / lab),
+                   str(RUNTIME_ROOT), dict(sandbox), str(cache), str(ws.root / "logs" / lab / f"{student}.log"))
+
+    def finished(result):
+        results.append(result)
+        counter["failures"] += result.failed
+        bar.update(1)
+        bar.set_postfix(failures=counter["failures"])
+
+    try:
+        _run_pool(owner, todo, workers, uid_base, make_job, finished)
+    except KeyboardInterrupt:
+        bar.write("interrupted: graded submissions are kept; run autograde again to resume")
+        raise
+    finally:
+        bar.close()
+    return results
+
+
+def _run_pool(owner: Owner, todo, workers: int, uid_base: int, make_job, finished) -> None:
+    """Prepare, execute in ``workers`` processes and record every (lab, student) of ``todo``."""
     ctx = multiprocessing.get_context("forkserver")
     counter = ctx.Value("i", 0)
+
     def new_pool():
         return cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx,
                                       initializer=_worker_init, initargs=(uid_base, counter))
@@ -447,13 +558,9 @@ def autograde(ws: Workspace, labs: list[str] | None = None, students: list[str] 
                 lab, student = queue.pop(0)
                 result, notebooks = owner.prepare(lab, student)
                 if not notebooks:
-                    results.append(result)
-                    failures += 1
-                    bar.update(1)
-                    bar.set_postfix(failures=failures)
+                    finished(result)
                     continue
-                job = Job(student, lab, [str(p) for p in notebooks],
-                          str(ws.executed / student / lab), str(scratch_root), dict(sandbox), str(cache))
+                job = make_job(lab, student, notebooks)
                 try:
                     pending[pool.submit(_execute_in_worker, job)] = result
                 except cf.process.BrokenProcessPool:   # a worker died: start fresh ones
@@ -467,25 +574,17 @@ def autograde(ws: Workspace, labs: list[str] | None = None, students: list[str] 
                 result = pending.pop(future)
                 try:
                     result.events, result.seconds = future.result()
-                except Exception as exc:  # a worker that crashed: the batch goes on
-                    result.status = "failed"
-                    result.problems.append(f"worker crashed: {type(exc).__name__}: {exc}")
-                    owner.zero(result.lab, result.student, result)
+                except Exception as exc:  # the grader's machinery failed: no grade, retried next run
+                    owner.fail(result, exc)
                 else:
                     owner.record(result)
-                results.append(result)
-                failures += result.failed
-                bar.update(1)
-                bar.set_postfix(failures=failures)
+                finished(result)
     except KeyboardInterrupt:
-        bar.write("interrupted: graded submissions are kept; run autograde again to resume")
         for process in list(getattr(pool, "_processes", {}).values()):
             process.terminate()          # its sandboxed kernel dies with it (--die-with-parent)
         raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
-        bar.close()
-    return results
 
 
 def prime_cache(folder: Path) -> Path:

@@ -19,13 +19,13 @@ import pytest
 from nbgrader.api import Gradebook
 
 import synthetic_class as sc
-from conftest import ROOT
+from conftest import ROOT, TINY_LAB, TINY_POINTS, tiny_score, tiny_source, tiny_submit
 from grader import sandbox
 from grader.__main__ import main
 from grader.grading import Owner, Workspace, autograde
 from grader.sandbox import Limits
 
-pytestmark = pytest.mark.skipif(sandbox.bwrap_path() is None, reason="bubblewrap is not installed")
+pytestmark = pytest.mark.usefixtures("sandbox_required")   # a skip, or a failure in CI
 
 LAB = "lab01_data"
 AUTO = 13          # autograded points of lab 1 (the written answer, 2 points, waits for a human)
@@ -124,7 +124,9 @@ def graded(tmp_path_factory):
         archive.writestr(f"export/lost/Untitled.ipynb", students["correct"][0])
     (base / "export.zip").write_bytes(buffer.getvalue())
     assert main(["collect", str(base / "export.zip"), "--workspace", str(ws.root)]) == 0
-    limits = Limits(cell_timeout=90, interrupt_grace=10, memory=MEMORY_CAP, output_bytes=1 << 20)
+    # the per-process cap stops the hog (the whole-submission cap is tested in test_grader_sandbox.py)
+    limits = Limits(cell_timeout=90, interrupt_grace=10, memory=MEMORY_CAP, total_memory=MEMORY_CAP + (2 << 30),
+                    output_bytes=1 << 20)
     results = autograde(ws, workers=2, limits=limits, progress=False)
     gb_bytes = (ws.root / "gradebook.db").read_bytes()
     yield {"ws": ws, "students": students, "results": {r.student: r for r in results}, "limits": limits,
@@ -237,3 +239,66 @@ def test_rerun_is_idempotent_resumable_and_sequential_grades_match(graded):
     after = {s: scores(ws, s) for s in before}
     assert {s: g for s, (g, _) in after.items()} == {s: g for s, (g, _) in before.items()}
     assert after["correct"][1] == AUTO + 2
+
+
+# -- the grader's own failures, with a tiny course (no TensorFlow) ------------------------------
+def long_workspace(base):
+    """A workspace at a realistic instructor's path, longer than a Unix socket path may be."""
+    root = base / "home" / "instructor-with-a-long-name" / "teaching" / "2026-autumn" / "cnn-handwriting-course" / "grading-ws"
+    assert len(str(root)) > 107
+    return Workspace(root=root, source=tiny_source(base / "source"))
+
+
+def test_a_long_workspace_path_grades_correctly(tmp_path):
+    ws = long_workspace(tmp_path)
+    tiny_submit(ws, "alice")
+    tiny_submit(ws, "bob", answer="answer = 41")
+    results = {r.student: r for r in autograde(ws, workers=1, progress=False)}
+    assert results["alice"].status == "graded" and not results["alice"].problems, results["alice"]
+    assert tiny_score(ws, "alice") == TINY_POINTS and tiny_score(ws, "bob") == 0
+    assert not (ws.root / "scratch").exists()           # nothing of the kernel's on the workspace's disk
+
+
+def test_infrastructure_failure_is_not_a_grade_and_is_retried(tmp_path, monkeypatch):
+    from test_grader_sandbox import fake_bwrap
+
+    ws = long_workspace(tmp_path)
+    tiny_submit(ws, "alice")
+    # the trivial notebook before the batch passes, then the host breaks
+    fake = str(fake_bwrap(tmp_path, passes=1))
+    monkeypatch.setattr(sandbox, "bwrap_path", lambda: fake)
+    [result] = autograde(ws, workers=1, progress=False)
+    state = json.loads((ws.state / TINY_LAB / "alice.json").read_text())
+    assert state["status"] == result.status == "failed", state
+    assert "grader failure, not graded (retried by the next autograde)" in state["problems"][0], state
+    assert tiny_score(ws, "alice") in (None, 0.0)
+    log = (ws.root / "logs" / TINY_LAB / "alice.log").read_text()
+    assert "bwrap: Creating new namespace failed: No space left on device" in log
+    assert Owner(ws).done(TINY_LAB, "alice") is None      # not cached
+    # the host is fixed: the next run grades it
+    monkeypatch.undo()
+    results = autograde(ws, workers=1, progress=False)
+    assert [(r.student, r.status) for r in results] == [("alice", "graded")]
+    assert tiny_score(ws, "alice") == TINY_POINTS
+
+
+def test_a_broken_sandbox_stops_autograde_before_the_class(tmp_path, monkeypatch):
+    from test_grader_sandbox import fake_bwrap
+
+    ws = long_workspace(tmp_path)
+    tiny_submit(ws, "alice")
+    fake = str(fake_bwrap(tmp_path, passes=0))
+    monkeypatch.setattr(sandbox, "bwrap_path", lambda: fake)
+    with pytest.raises(SystemExit, match="a trivial notebook failed in the sandbox"):
+        autograde(ws, workers=1, progress=False)
+    assert not (ws.state / TINY_LAB / "alice.json").exists() and tiny_score(ws, "alice") is None
+    assert "No space left on device" in (ws.root / "logs" / "preflight.log").read_text()
+
+
+def test_a_student_over_a_limit_keeps_the_zero_with_the_reason(tmp_path):
+    ws = Workspace(root=tmp_path / "ws", source=tiny_source(tmp_path / "source"))
+    tiny_submit(ws, "hog", answer="answer = 42\nwhile True:\n    pass")
+    results = autograde(ws, workers=1, progress=False, limits=Limits(cpu_time=2, cell_timeout=60))
+    assert results[0].status == "graded" and any("CPU time limit" in e for e in results[0].events), results
+    assert tiny_score(ws, "hog") == 0
+    assert Owner(ws).done(TINY_LAB, "hog") is not None     # the student's result is kept
