@@ -2,7 +2,7 @@
 
 Each grader (an *owner*: one ``python -m grader autograde`` with its own workspace) writes
 straight into the shared database through nbgrader's ``Gradebook``. What the owners share
-there is the schema, the course row and the student rows; everything else belongs to one lab
+there is the schema, the course rows and the student rows; everything else belongs to one lab
 (assignment, notebooks, cells, submissions, grades). Two rules keep concurrent owners from
 losing anything:
 
@@ -12,7 +12,7 @@ losing anything:
   ``nbgrader generate_assignment``, and two owners grading one lab would race on them).
   The lock goes with the owner's database connection: a killed owner frees it;
 * **shared rows are written under one lock**: creating the tables (nbgrader does it on first
-  use), the course row and the students of the batch happens while holding a set-up advisory
+  use), the course rows and the students of the batch happens while holding a set-up advisory
   lock, before grading starts. nbgrader then only finds these rows, so two owners never
   insert the same student (which nbgrader reports as ``InvalidEntry`` and the submission
   would fail).
@@ -114,7 +114,12 @@ def claim(ws, labs: list[str], students: list[str]) -> Claim:
     setup = lock_key("set-up")
     connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": setup})
     try:
-        with Gradebook(ws.url) as gb:     # creates the tables and the course row on first use
+        # the tables (nbgrader creates them on first use), the course rows (the one nbgrader's
+        # preprocessors use by default, and the course id of nbgrader_config.py its apps use)
+        with Gradebook(ws.url) as gb:
+            course_id = ws.config().CourseDirectory.get("course_id")
+            if course_id:
+                gb.check_course(course_id)
             for student in students:
                 gb.update_or_create_student(student)
     except BaseException:

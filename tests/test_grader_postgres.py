@@ -3,14 +3,13 @@
 The test starts its own throwaway PostgreSQL server (Debian's ``postgresql`` package: ``initdb``
 and ``pg_ctl`` from /usr/lib/postgresql/*/bin, as an unprivileged user when run as root, data in
 a temporary folder, password authentication, a free loopback port, no Unix socket) and stops
-it at the end, even on failure. A small class (lab 1: a correct, a blank, a mistaken and an
-empty submission; lab 2: the same students, one with the model-reading questions answered, the
-others unanswered) is graded
+it at the end, even on failure. A small class (lab 1: a correct, a mistaken and an empty
+submission; lab 2: the model-reading questions answered, unanswered, and an empty file; two of
+the students hand in both labs) is graded
 
 * into SQLite by one owner (both labs), and
 * into one PostgreSQL database by two owners at once: two ``python -m grader autograde``
-  processes with their own workspaces, one per lab, the same students, started together on a
-  fresh database;
+  processes with their own workspaces, one per lab, started together on a fresh database;
 
 and the two gradebooks must hold exactly the same submissions and grades. A second owner
 that wants a lab already being graded into the database is refused with a clear message
@@ -58,12 +57,13 @@ class Server:
         self.password = secrets.token_hex(16)
         self.folder = Path(tempfile.mkdtemp(prefix="cnn-course-pg-"))   # /tmp: reachable by the server's user
         self.data, self.log = self.folder / "data", self.folder / "server.log"
-        self.prefix = []
+        self.prefix, self.owner = [], None
         if os.geteuid() == 0:            # initdb and postgres refuse to run as root
             user = next((u for u in ("postgres", "nobody") if _user_exists(u)), None)
             assert user, "no unprivileged user (postgres or nobody) to run the PostgreSQL server as"
             entry = pwd.getpwnam(user)
-            os.chown(self.folder, entry.pw_uid, entry.pw_gid)
+            self.owner = (entry.pw_uid, entry.pw_gid)
+            os.chown(self.folder, *self.owner)
             self.prefix = ["setpriv", f"--reuid={entry.pw_uid}", f"--regid={entry.pw_gid}", "--clear-groups"]
         self.port = None
 
@@ -74,8 +74,8 @@ class Server:
     def start(self) -> None:
         pwfile = self.folder / "pw"
         pwfile.write_text(self.password + "\n")
-        if self.prefix:
-            shutil.chown(pwfile, int(self.prefix[1].split("=")[1]), int(self.prefix[2].split("=")[1]))
+        if self.owner:
+            os.chown(pwfile, *self.owner)
         self.run(str(self.bindir / "initdb"), "-D", str(self.data), "-U", "grader", f"--pwfile={pwfile}",
                  "--auth=scram-sha-256", "-E", "UTF8", "--no-locale", "--no-sync")
         pwfile.unlink()
@@ -147,10 +147,10 @@ def server():
 def class_notebooks():
     """{(lab, student): notebook bytes}, and the expected lab-1 points lost per student."""
     mistake = variant(LOCAL_MISTAKES["one_hot"])
-    lab1 = {"correct": sc.solved(LAB), "blank": {}, "mistake": sc.solved(LAB, one_hot=mistake.code)}
-    lost = {"correct": set(), "blank": set(POINTS), "mistake": set(mistake.lost)}
+    lab1 = {"correct": sc.solved(LAB), "mistake": sc.solved(LAB, one_hot=mistake.code)}
+    lost = {"correct": set(), "mistake": set(mistake.lost)}
     second = sc.solved(SECOND)
-    lab2 = {"correct": {gid: second[gid] for gid in SECOND_ANSWERED}, "blank": {}, "mistake": {}}
+    lab2 = {"correct": {gid: second[gid] for gid in SECOND_ANSWERED}, "blank": {}}
     import nbformat
 
     files = {}
@@ -182,8 +182,17 @@ def snapshot(url: str, labs: list[str]) -> dict:
         return {"graded": graded, "students": sorted(s.id for s in gb.students)}
 
 
+# Sandboxed kernels run as uid <base>+slot when the grader is root, and RLIMIT_NPROC counts per uid:
+# every owner here (and this test against other tests' fork-bombing kernels) gets its own uids.
+UIDS = {"sqlite": 61100, LAB: 61200, SECOND: 61300}
+
+
 def owner_command(ws: Workspace, url: str, lab: str) -> list[str]:
-    return [sys.executable, "-m", "grader", "autograde", lab, "--workspace", str(ws.root), "--db-url", url,
+    """``python -m grader autograde <lab> --db-url <url> ...``, with the owner's own sandbox uids."""
+    code = ("import functools, sys\nfrom grader import grading\n"
+            f"grading.autograde = functools.partial(grading.autograde, uid_base={UIDS[lab]})\n"
+            "from grader.__main__ import main\nsys.exit(main(sys.argv[1:]))")
+    return [sys.executable, "-c", code, "autograde", lab, "--workspace", str(ws.root), "--db-url", url,
             "--workers", "1", "--timeout", "120", "--quiet"]
 
 
@@ -193,7 +202,7 @@ def graded(server, tmp_path_factory):
     files, lost = class_notebooks()
     # SQLite, one owner, both labs
     local = fill(Workspace(root=base / "sqlite"), files, [LAB, SECOND])
-    results = autograde(local, workers=2, limits=Limits(cell_timeout=120), progress=False)
+    results = autograde(local, workers=2, limits=Limits(cell_timeout=120), progress=False, uid_base=UIDS["sqlite"])
     # PostgreSQL: two owners at once, one lab each, the same students, a fresh database
     url = server.create_database("grades")
     owners = {lab: fill(Workspace(root=base / lab, db_url=url), files, [lab]) for lab in (LAB, SECOND)}
@@ -201,7 +210,13 @@ def graded(server, tmp_path_factory):
     processes = {lab: subprocess.Popen(owner_command(ws, url, lab), cwd=ROOT, env=env, text=True,
                                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
                  for lab, ws in owners.items()}
-    outputs = {lab: p.communicate(timeout=600)[0] for lab, p in processes.items()}
+    try:
+        outputs = {lab: p.communicate(timeout=900)[0] for lab, p in processes.items()}
+    finally:
+        for p in processes.values():
+            if p.poll() is None:
+                p.kill()
+                p.wait()
     codes = {lab: p.returncode for lab, p in processes.items()}
     return {"url": url, "local": local, "owners": owners, "results": results, "lost": lost,
             "outputs": outputs, "codes": codes, "server": server, "base": base}
@@ -210,12 +225,12 @@ def graded(server, tmp_path_factory):
 def test_two_owners_at_once_grade_the_same_as_sqlite(graded):
     assert graded["codes"] == {LAB: 0, SECOND: 0}, graded["outputs"]
     for lab, output in graded["outputs"].items():
-        # 4 submissions each, only the empty file to look at
-        assert "4 submissions, 1 to look at" in output, output
+        # 3 submissions each, only the empty file to look at
+        assert "3 submissions, 1 to look at" in output, output
         assert "empty " + lab + ": invalid: " + lab + ".ipynb: empty file" in output, output
     sqlite = snapshot(graded["local"].url, [LAB, SECOND])
     postgres = snapshot(graded["url"], [LAB, SECOND])
-    assert len(sqlite["graded"]) == 8 and sqlite["students"] == ["blank", "correct", "empty", "mistake"]
+    assert len(sqlite["graded"]) == 6 and sqlite["students"] == ["blank", "correct", "empty", "mistake"]
     assert postgres == sqlite
     # and they are the right grades, not just the same ones
     scores = {key: score for key, (score, _) in postgres["graded"].items()}
@@ -223,10 +238,14 @@ def test_two_owners_at_once_grade_the_same_as_sqlite(graded):
         s: AUTO - sum(POINTS[g] for g in lost) for s, lost in graded["lost"].items()}
     assert scores[LAB, "empty"] == 0
     assert scores[SECOND, "correct"] == SECOND_EARNED
-    assert scores[SECOND, "blank"] == scores[SECOND, "mistake"] == scores[SECOND, "empty"] == 0
+    assert scores[SECOND, "blank"] == scores[SECOND, "empty"] == 0
     _, grades = postgres["graded"][LAB, "mistake"]
     assert {g[1]: g[2] for g in grades if g[1].endswith("_tests")} == {
         gid: 0 if gid in graded["lost"]["mistake"] else pts for gid, pts in POINTS.items()}
+    _, grades = postgres["graded"][SECOND, "correct"]
+    assert {g[1]: g[2] for g in grades if g[1].endswith("_tests")} == {
+        "build_model_tests": 4, "summary_answers_tests": 2, "conv_formula_tests": 2, "flatten_size_tests": 2,
+        "init_experiment_tests": 0, "model_5x5_tests": 0}
     assert all(r.status == "graded" for r in graded["results"] if r.student != "empty")
 
 
@@ -237,8 +256,9 @@ def test_the_report_reads_the_shared_gradebook(graded):
     rows = lambda root: sorted(  # noqa: E731
         (r["assignment"], r["student_id"], r["score"], r["max_score"])
         for r in csv.DictReader(open(root / "report" / "grades.csv", encoding="utf-8")))
-    shared = rows(ws.root)
-    assert len(shared) == 8 and shared == rows(graded["local"].root)
+    shared = rows(ws.root)       # nbgrader's export: every student x every lab, missing ones at 0
+    assert len(shared) == 4 * 2 and shared == rows(graded["local"].root)
+    assert ("lab02_cnn", "correct", f"{SECOND_EARNED:.1f}", "19.0") in shared
 
 
 def test_a_second_owner_of_a_busy_lab_is_refused(graded, tmp_path):
@@ -248,7 +268,8 @@ def test_a_second_owner_of_a_busy_lab_is_refused(graded, tmp_path):
     try:
         other = fill(Workspace(root=tmp_path / "other", db_url=url), class_notebooks()[0], [LAB])
         with pytest.raises(SystemExit) as refused:
-            autograde(other, labs=[LAB], students=["correct"], workers=1, force=True, progress=False)
+            autograde(other, labs=[LAB], students=["correct"], workers=1, force=True, progress=False,
+                      uid_base=UIDS[LAB])
         message = str(refused.value)
         assert f"another grader is grading {LAB} (held by cnn-course grader pid {os.getpid()} on" in message
         assert graded["server"].password not in message and "grader:***@127.0.0.1" in message
@@ -261,8 +282,26 @@ def test_a_second_owner_of_a_busy_lab_is_refused(graded, tmp_path):
     gradebook.claim(Workspace(root=tmp_path / "again", db_url=url), [LAB], []).release()
 
 
-def test_an_unreachable_server_is_a_clear_error(graded, tmp_path):
-    url = graded["server"].url("grades").replace(f":{graded['server'].port}/", f":{_free_port()}/")
+def test_an_unreachable_server_is_a_clear_error(server, tmp_path):
+    url = server.url("grades").replace(f":{server.port}/", f":{_free_port()}/")
     ws = Workspace(root=tmp_path / "ws", db_url=url)
     with pytest.raises(SystemExit, match=r"gradebook postgresql://grader:\*\*\*@127\.0\.0\.1:\d+/grades: cannot connect"):
         gradebook.claim(ws, [LAB], ["correct"])
+
+
+def test_the_shared_rows_are_created_before_grading(server, tmp_path):
+    """The rows two owners share (tables, course rows, students) exist once an owner holds its labs."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.pool import NullPool
+
+    url = server.create_database("fresh")
+    gradebook.claim(Workspace(root=tmp_path, db_url=url), [LAB], ["s2", "s1"]).release()
+    engine = create_engine(url, poolclass=NullPool)
+    try:
+        with engine.connect() as connection:
+            rows = lambda sql: sorted(r[0] for r in connection.execute(text(sql)))  # noqa: E731
+            assert rows("SELECT id FROM course") == ["cnn-handwriting", "default_course"]
+            assert rows("SELECT id FROM student") == ["s1", "s2"]
+            assert rows("SELECT version_num FROM alembic_version") != []
+    finally:
+        engine.dispose()
