@@ -50,7 +50,7 @@ def cmd_autograde(args) -> int:
     try:
         results = grading.autograde(ws, labs=args.labs or None, students=args.student or None,
                                     workers=args.workers, limits=limits, unsafe=args.unsafe,
-                                    force=args.force, progress=not args.quiet)
+                                    force=args.force, uid_base=args.uid_base, progress=not args.quiet)
     except KeyboardInterrupt:
         return 130
     bad = [r for r in results if r.failed or r.tampering]
@@ -142,6 +142,9 @@ def main(argv: list[str] | None = None) -> int:
     auto.add_argument("--disk", default=None, help="size of a submission's /tmp and working folder (default 1G)")
     auto.add_argument("--memory", default=None, help="address-space cap per process, e.g. 6G (default)")
     auto.add_argument("--max-output", default=None, help="output kept per cell, e.g. 1M (default)")
+    auto.add_argument("--uid-base", type=int, default=60000,
+                      help="first uid of the sandboxed kernels when run as root (one per worker; default 60000); "
+                           "two graders on one machine need ranges that do not overlap")
     auto.add_argument("--force", action="store_true", help="grade again what was graded already")
     auto.add_argument("--unsafe", action="store_true", help="run without the bubblewrap sandbox (trusted code only)")
     auto.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -5,8 +5,9 @@
 #   dataset-fashion-mnist  the full Fashion-MNIST, offline (utils.data.load_fashion_full)
 #   bubblewrap             the grader's sandbox for untrusted student code
 #   chromium               the end-to-end browser test
+#   postgresql             the shared-gradebook test (a throwaway server on a loopback port)
 set -u
-packages=(graphviz fonts-noto-cjk dataset-fashion-mnist bubblewrap chromium)
+packages=(graphviz fonts-noto-cjk dataset-fashion-mnist bubblewrap chromium postgresql)
 missing=()
 if ! command -v dpkg-query >/dev/null 2>&1; then
   echo "system-deps: not a Debian system; install Graphviz yourself for model diagrams (optional)."
