@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["predicted_labels", "accuracy", "confusion_counts", "constant_classifier"]
+__all__ = ["predicted_labels", "probabilities", "accuracy", "crossentropy", "confusion_counts", "constant_classifier"]
 
 
 def predicted_labels(model, x, batch_size: int = 256) -> np.ndarray:
@@ -22,6 +22,21 @@ def predicted_labels(model, x, batch_size: int = 256) -> np.ndarray:
         scores = np.asarray(model(x[start:start + batch_size], training=False))
         out[start:start + batch_size] = scores.argmax(axis=-1)
     return out
+
+
+def probabilities(model, x, batch_size: int = 256) -> np.ndarray:
+    """The model's outputs on ``x`` in inference mode, as one float array."""
+    x = np.asarray(x)
+    parts = [np.asarray(model(x[start:start + batch_size], training=False)) for start in range(0, len(x), batch_size)]
+    return np.concatenate(parts) if parts else np.zeros((0, 10), np.float32)
+
+
+def crossentropy(model, x, y, batch_size: int = 256) -> float:
+    """Mean categorical cross-entropy of ``model`` on ``(x, y)``: the loss ``evaluate`` reports."""
+    truth = _labels(y)
+    p = probabilities(model, x, batch_size).astype(np.float64)
+    p = p / p.sum(axis=1, keepdims=True)
+    return float(-np.log(np.clip(p[np.arange(len(truth)), truth], 1e-7, 1.0)).mean())
 
 
 def _labels(y) -> np.ndarray:
