@@ -99,9 +99,6 @@ VARIANTS = [
             code=_cnn("layers.BatchNormalization(axis=3, momentum=0.9)", dense=64).replace(
                 "activation='relu')", "activation='relu', padding='same')", 2)),
     # 5 compare on the validation set
-    Variant("compare", "compare: MLP evaluated on the test set",
-            "mlp_val_acc = mlp.evaluate(X_test_flat, Y_test, verbose=0)[1]\ncnn_val_acc = cnn.evaluate(X_val, Y_val, verbose=0)[1]",
-            message="mlp_val_acc"),
     Variant("compare", "compare: both evaluated on the test set",
             "mlp_val_acc = mlp.evaluate(X_test_flat, Y_test, verbose=0)[1]\ncnn_val_acc = cnn.evaluate(X_test, Y_test, verbose=0)[1]",
             message="用的是验证集吗"),
