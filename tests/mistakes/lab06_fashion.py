@@ -126,6 +126,7 @@ VARIANTS = [
     Variant("fashion_confusion", "confusion: diagonal not excluded",
             _CT + "_i, _j = np.unravel_index(np.argmax(_tab), _tab.shape)\n"
                   "most_confused_pair = (class_names[_i], class_names[_j])\n"
+                  "def mistaken_for(table, k):\n    return int(np.argmax(table[k]))\n"
                   "shirt_mistaken_for = class_names[int(np.argmax(_tab[6]))]", message="对角线"),
     Variant("fashion_confusion", "confusion: crosstab of the MLP's predictions",
             "y_true = np.argmax(Y_test, axis=1)\n_pm = np.argmax(mlp.predict(X_test_flat, verbose=0), axis=1)\n"
@@ -133,6 +134,7 @@ VARIANTS = [
             "_tab = ct.reindex(index=range(10), columns=range(10), fill_value=0).to_numpy().copy()\nnp.fill_diagonal(_tab, 0)\n"
             "_i, _j = np.unravel_index(np.argmax(_tab), _tab.shape)\n"
             "most_confused_pair = (class_names[_i], class_names[_j])\n"
+            "mistaken_for = lambda table, k: int(np.argmax(np.where(np.eye(10, dtype=bool)[k], -1, table[k])))\n"
             "shirt_mistaken_for = class_names[int(np.argmax(_tab[6]))]", message="用的是 CNN 吗"),
     Variant("fashion_confusion", "confusion: true and predicted swapped",
             "y_true = np.argmax(Y_test, axis=1)\ny_pred_cnn = np.argmax(cnn.predict(X_test, verbose=0), axis=1)\n"
@@ -140,19 +142,29 @@ VARIANTS = [
             "_tab = ct.reindex(index=range(10), columns=range(10), fill_value=0).to_numpy().copy()\nnp.fill_diagonal(_tab, 0)\n"
             "_i, _j = np.unravel_index(np.argmax(_tab), _tab.shape)\n"
             "most_confused_pair = (class_names[_i], class_names[_j])\n"
+            "mistaken_for = lambda table, k: int(np.argmax(np.where(np.eye(10, dtype=bool)[k], -1, table[k])))\n"
             "shirt_mistaken_for = class_names[int(np.argmax(_tab[6]))]", message="行是真实标签吗"),
     Variant("fashion_confusion", "confusion: shirt column read instead of its row",
             _CT + "np.fill_diagonal(_tab, 0)\n_i, _j = np.unravel_index(np.argmax(_tab), _tab.shape)\n"
                   "most_confused_pair = (class_names[_i], class_names[_j])\n"
-                  "shirt_mistaken_for = class_names[int(np.argmax(_tab[:, 6]))]", message="真实为衬衫"),
+                  "def mistaken_for(table, k):\n"
+                  "    col = np.array(table)[:, k].copy()\n    col[k] = 0\n    return int(np.argmax(col))\n"
+                  "shirt_mistaken_for = class_names[mistaken_for(_tab, 6)]", message="看的是那一行吗"),
+    Variant("fashion_confusion", "confusion: diagonal kept in mistaken_for",
+            _CT + "np.fill_diagonal(_tab, 0)\n_i, _j = np.unravel_index(np.argmax(_tab), _tab.shape)\n"
+                  "most_confused_pair = (class_names[_i], class_names[_j])\n"
+                  "def mistaken_for(table, k):\n    return int(np.argmax(np.array(table)[k]))\n"
+                  "shirt_mistaken_for = class_names[mistaken_for(_tab, 6)]", message="认对的那一格去掉了吗"),
     Variant("fashion_confusion", "confusion: Chinese class names",
             _CT + "np.fill_diagonal(_tab, 0)\n_i, _j = np.unravel_index(np.argmax(_tab), _tab.shape)\n"
                   "most_confused_pair = (course_data.FASHION_CLASSES_ZH[_i], course_data.FASHION_CLASSES_ZH[_j])\n"
+                  "mistaken_for = lambda table, k: int(np.argmax(np.where(np.eye(10, dtype=bool)[k], -1, table[k])))\n"
                   "shirt_mistaken_for = course_data.FASHION_CLASSES_ZH[int(np.argmax(_tab[6]))]", message="英文类别名"),
     Variant("fashion_confusion", "confusion: pandas stack on a named table", correct=True,
             code="y_true = np.argmax(Y_test, axis=1)\ny_pred_cnn = np.argmax(cnn.predict(X_test, verbose=0), axis=1)\n"
                  "ct = pd.crosstab(pd.Series(y_true, name='label'), pd.Series(y_pred_cnn, name='predict'))\n"
                  "_s = ct.stack()\n_s = _s[[a != b for a, b in _s.index]]\n"
                  "most_confused_pair = tuple(class_names[k] for k in _s.idxmax())\n"
-                 "shirt_mistaken_for = class_names[int(ct.loc[6].drop(6).idxmax())]"),
+                 "mistaken_for = lambda table, k: int(pd.DataFrame(table).iloc[k].drop(k).idxmax())\n"
+                 "shirt_mistaken_for = class_names[mistaken_for(ct.reindex(index=range(10), columns=range(10), fill_value=0), 6)]"),
 ]
