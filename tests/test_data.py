@@ -125,6 +125,20 @@ def test_kaggle_loader_and_full_prepare(tmp_path, monkeypatch):
     assert p.x_test.shape == (7, 28, 28, 1) and p.y_test.shape == (0, 10)
 
 
+def test_full_prepare_with_kaggle_files_can_hold_out_a_labelled_test_set(tmp_path, monkeypatch):
+    """Lab 4 needs labels on its test set: Kaggle's labelled train.csv is split, test.csv is unused."""
+    train = _write_kaggle(tmp_path, n=70)
+    monkeypatch.setenv(data.KAGGLE_ENV, str(tmp_path))
+    p = data.prepare(full=True, labelled_test=True)
+    assert p.x_test.shape == (10, 28, 28, 1) and p.y_test.shape == (10, 10)
+    assert len(p.x_train) + len(p.x_val) == 60
+    # the held-out images are Kaggle's labelled ones, with their own labels, one per digit (stratified)
+    rows = {tuple(train.iloc[i, 1:].to_numpy(dtype=int)): int(train.iloc[i, 0]) for i in range(70)}
+    for image, label in zip(p.x_test, p.y_test):
+        assert rows[tuple(np.rint(image.reshape(-1) * 255).astype(int))] == int(np.argmax(label))
+    assert sorted(np.argmax(p.y_test, axis=1)) == list(range(10))
+
+
 def test_missing_mnist_gives_a_bilingual_message(tmp_path, monkeypatch):
     import keras
 

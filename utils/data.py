@@ -47,6 +47,8 @@ FASHION_FILES = (
 #: Default folder for Kaggle's Digit Recognizer ``train.csv`` / ``test.csv``.
 KAGGLE_DIR = DATA_DIR / "kaggle"
 KAGGLE_ENV = "CNN_COURSE_KAGGLE_DIR"
+#: Share of Kaggle's 42,000 labelled images held out as the test set by ``prepare(labelled_test=True)``.
+KAGGLE_TEST_SIZE = 1 / 7
 
 NUM_CLASSES = 10
 IMAGE_SHAPE = (28, 28, 1)
@@ -127,7 +129,7 @@ def one_hot(labels, num_classes: int = NUM_CLASSES) -> np.ndarray:
 
 
 def prepare(dataset: str = "mnist", *, full: bool | None = None, val_size: float = 0.1,
-            random_state: int = 2) -> Prepared:
+            random_state: int = 2, labelled_test: bool = False) -> Prepared:
     """Lab 1's whole pipeline: load → normalise → reshape → one-hot → 9:1 split.
 
     ``dataset`` is ``"mnist"`` or ``"fashion"``. With ``full=False`` (the default unless
@@ -135,6 +137,14 @@ def prepare(dataset: str = "mnist", *, full: bool | None = None, val_size: float
     MNIST. With ``full=True`` the full dataset is loaded with :func:`load_mnist_full` or
     :func:`load_fashion_full`. The split is ``train_test_split(test_size=0.1,
     random_state=2)``, exactly as lab 1 does it.
+
+    Full MNIST comes from Kaggle's ``train.csv`` (42,000 labelled images; its ``test.csv``
+    has 28,000 images without labels) when those files are present, otherwise from
+    ``keras.datasets.mnist`` (60,000 training and 10,000 test images, all labelled).
+    With Kaggle's files the test set is unlabelled (``y_test`` is empty), which is what a
+    Kaggle submission needs; ``labelled_test=True`` asks for a labelled test set instead:
+    then :data:`KAGGLE_TEST_SIZE` of Kaggle's labelled images are held out as the test set
+    (before the validation split) and ``test.csv`` is not used.
     """
     from sklearn.model_selection import train_test_split
 
@@ -145,6 +155,9 @@ def prepare(dataset: str = "mnist", *, full: bool | None = None, val_size: float
     if full:
         loader = load_mnist_full if dataset == "mnist" else load_fashion_full
         (x_raw, y_raw), (x_test_raw, y_test_raw) = loader()
+        if labelled_test and y_test_raw is None:
+            x_raw, x_test_raw, y_raw, y_test_raw = train_test_split(
+                x_raw, y_raw, test_size=KAGGLE_TEST_SIZE, random_state=random_state, stratify=y_raw)
         x_all = to_images(x_raw)
         y_all = one_hot(y_raw)
         x_test = to_images(x_test_raw)

@@ -17,6 +17,9 @@ VARIANTS = [
     Variant("test_accuracy", "accuracy: the whole list kept",
             "test_accuracy = model.evaluate(X_test, Y_test, verbose=0)\ntest_loss = test_accuracy[0]",
             message="不是列表"),
+    Variant("test_accuracy", "accuracy: the loss taken from the validation set",
+            "test_loss = model.evaluate(X_val, Y_val, verbose=0)[0]\n"
+            "test_accuracy = model.evaluate(X_test, Y_test, verbose=0)[1]", message="test_loss"),
     Variant("test_accuracy", "accuracy: evaluate with return_dict", correct=True,
             code="_r = model.evaluate(X_test, Y_test, verbose=0, return_dict=True)\n"
                  "test_loss, test_accuracy = _r['loss'], _r['accuracy']"),
