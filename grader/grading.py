@@ -33,7 +33,7 @@ from pathlib import Path
 
 import nbformat
 
-from . import course
+from . import course, integrity
 
 DEFAULT_WORKSPACE = course.ROOT / "grading"
 MAX_FILE_BYTES = 200 << 20
@@ -139,6 +139,7 @@ class Result:
     sha256: str = ""
     seconds: float = 0.0
     version: int = STATE_VERSION
+    flags: list[str] = field(default_factory=list)   # integrity: reasons to review (grader/integrity.py)
 
     @property
     def failed(self) -> bool:
@@ -222,7 +223,9 @@ class Owner:
             result.problems.append("nbgrader could not prepare the notebook: " + _last_error(out))
             self.zero(lab, student, result)
             return result, []
-        return result, sorted((self.ws.autograded / student / lab).glob("*.ipynb"))
+        prepared = sorted((self.ws.autograded / student / lab).glob("*.ipynb"))
+        result.flags += integrity.screen_files(prepared, self.ws.source / lab)    # integrity hook
+        return result, prepared
 
     def record(self, result: Result) -> Result:
         """Save the grades of the executed notebooks (nbgrader's autograde without execution)."""
@@ -350,8 +353,9 @@ class Job:
     cache: str = ""                # matplotlib cache copied into each scratch folder
 
 
-def execute_job(job: Job) -> tuple[list[str], float]:
-    """Run in a worker: execute each prepared notebook in the sandbox. Returns events."""
+def execute_job(job: Job) -> tuple[list[str], float, list[str]]:
+    """Run in a worker: execute each prepared notebook in the sandbox. Returns events, the
+    time taken and the integrity flags."""
     from .sandbox import Limits, Sandbox, SandboxedExecute
 
     started = time.monotonic()
@@ -359,12 +363,14 @@ def execute_job(job: Job) -> tuple[list[str], float]:
     enabled, uid = options.pop("enabled"), options.pop("uid")
     sandbox = Sandbox(limits=Limits(**options), enabled=enabled, uid=uid)
     events: list[str] = []
+    flags: list[str] = []
     executed = Path(job.executed_dir)
     executed.mkdir(parents=True, exist_ok=True)
     for nb_path in map(Path, job.notebooks):
         scratch = Path(job.scratch_root) / f"{job.student}-{job.lab}-{os.getpid()}"
         shutil.rmtree(scratch, ignore_errors=True)
-        shutil.copytree(nb_path.parent, scratch)
+        # the notebooks (hidden tests included) stay outside: the kernel gets them cell by cell
+        shutil.copytree(nb_path.parent, scratch, ignore=shutil.ignore_patterns("*.ipynb"))
         if job.cache and Path(job.cache).exists():
             # a pre-built matplotlib font cache: without it every kernel rebuilds it (seconds)
             shutil.copytree(job.cache, scratch / ".config" / "matplotlib", dirs_exist_ok=True)
@@ -372,13 +378,15 @@ def execute_job(job: Job) -> tuple[list[str], float]:
             for path in [scratch, *scratch.rglob("*")]:
                 os.chown(path, uid, uid)
         nb = nbformat.read(nb_path, as_version=4)
+        plan = integrity.arm(nb, integrity.lab_imports(nb))                        # integrity hook
         runner = SandboxedExecute(sandbox=sandbox, scratch=scratch,
                                   extra_arguments=["--HistoryManager.enabled=False"])
         runner.run(nb)
         events += [f"{nb_path.name}: {e}" for e in runner.events]
+        flags += [f"{nb_path.name}: {f}" for f in integrity.verify(nb, plan)]        # integrity hook
         nbformat.write(nb, executed / nb_path.name)
         shutil.rmtree(scratch, ignore_errors=True)
-    return events, time.monotonic() - started
+    return events, time.monotonic() - started, flags
 
 
 def _worker_init(uid_base: int, counter) -> None:
@@ -466,7 +474,8 @@ def autograde(ws: Workspace, labs: list[str] | None = None, students: list[str] 
             for future in done:
                 result = pending.pop(future)
                 try:
-                    result.events, result.seconds = future.result()
+                    result.events, result.seconds, flags = future.result()
+                    result.flags += flags
                 except Exception as exc:  # a worker that crashed: the batch goes on
                     result.status = "failed"
                     result.problems.append(f"worker crashed: {type(exc).__name__}: {exc}")

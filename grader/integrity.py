@@ -1,0 +1,487 @@
+"""Grades that cannot be forged: a static screen of the answers and trusted checks in the kernel.
+
+nbgrader runs the tests in the student's own kernel, after the student's code: that code can
+change how IPython runs the later cells (input or AST transformers, exception handlers, trace
+functions), replace what the tests call (``np.allclose``, ``len``, ``sys.modules`` entries) or
+read the hidden tests. Two layers, neither trusting the other:
+
+1. ``screen_notebook``: before execution, every cell the student could write (answer cells and
+   added cells; the locked and test cells come back from the gradebook) is parsed, IPython
+   syntax included, and searched for what no answer in this course needs: interpreter and
+   import machinery, dunder access, ``exec``/``eval``/``getattr`` and friends, magics and
+   shell commands, imports outside an allow-list, writes into modules, rebinding a module
+   alias, a builtin or the guard's names, IPython's history variables. A finding *flags* the
+   submission for review (a human looks); it does not change the score by itself.
+2. ``arm`` / ``verify`` (worker side, outside the sandbox): a trusted first cell, with a random
+   per-job token and secret, snapshots the identity of key objects (builtins, public callables
+   and UPPERCASE constants of numpy, pandas, keras, sklearn, utils..., their ``sys.modules``
+   entries, IPython's transformers, exception handlers, display and trace hooks, the kernel's
+   execute path). Every graded test cell gets one line appended, an ``assert`` that always
+   fails with ``"<cell nonce>:<secret>"`` when nothing changed, or ``"<nonce>:changed ..."``.
+   After execution ``verify`` restores the cells' sources and removes the guard cell; a test
+   cell whose run did not end with exactly that error (no error at all: the cell was skipped,
+   blanked or its exceptions swallowed; a wrong value: the library state changed) cannot be
+   trusted: it and every later test cell get an error output, so nbgrader scores them 0, and
+   the submission is flagged with the reason.
+"""
+from __future__ import annotations
+
+import ast
+import builtins
+import re
+import secrets
+import warnings
+
+from nbformat import NotebookNode
+
+RESERVED = "_grader_"            # names of the guard; an answer that uses them is flagged
+UNTRUSTED_ENAME = "IntegrityCheckFailed"
+UNTRUSTED_TEXT = "评分检查失败：这个单元格的运行结果不可信（已标记为需要人工复核）"
+
+# Top-level modules an answer may import (what the solutions and accepted variants use, plus
+# the usual standard-library helpers that cannot reach the interpreter or the disk).
+ALLOWED_IMPORTS = {
+    "numpy", "pandas", "keras", "tensorflow", "sklearn", "scipy", "matplotlib", "seaborn", "utils",
+    "math", "random", "collections", "itertools", "functools", "statistics", "dataclasses",
+    "typing", "string", "re", "warnings", "time", "datetime", "copy", "operator", "fractions",
+    "decimal", "pprint", "textwrap", "json", "enum", "numbers", "heapq", "bisect", "pathlib",
+}
+FORBIDDEN_CALLS = {
+    "exec", "eval", "compile", "__import__", "globals", "locals", "vars", "getattr", "setattr",
+    "delattr", "exit", "quit", "breakpoint", "get_ipython", "open", "input", "help", "memoryview",
+    "display",
+}
+FORBIDDEN_RAISE = {"SystemExit", "KeyboardInterrupt", "BaseException", "GeneratorExit"}
+# Attributes that reach IPython's, the kernel's or the interpreter's machinery.
+FORBIDDEN_ATTRS = {
+    "input_transformers_cleanup", "input_transformers_post", "input_transformer_manager",
+    "ast_transformers", "set_custom_exc", "custom_exceptions", "CustomTB", "showtraceback",
+    "_showtraceback", "settrace", "setprofile", "displayhook", "excepthook", "display_pub",
+    "_exit", "run_cell", "run_cell_async", "run_code", "run_ast_nodes", "run_line_magic",
+    "run_cell_magic", "register_magic_function", "system", "getoutput", "user_ns", "user_global_ns",
+    "history_manager", "kernel", "shell", "session", "events", "f_globals", "f_locals", "f_back",
+    "f_builtins", "f_code", "gi_frame", "cr_frame", "tb_frame", "modules", "meta_path", "path_hooks",
+    "builtin_trap",
+}
+# Dunders an ordinary answer may use (``type(layer).__name__``, a class's ``__init__``).
+ALLOWED_DUNDERS = {"__name__", "__qualname__", "__doc__", "__version__", "__init__", "__call__",
+                   "__len__", "__getitem__", "__iter__", "__next__", "__repr__", "__str__", "__main__"}
+HISTORY_NAMES = re.compile(r"^(In|Out|_ih|_oh|_dh|_i|_ii|_iii|_i\d+|_\d+|__|___|_exit_code)$")
+BUILTIN_NAMES = {n for n in dir(builtins) if not n.startswith("_")}
+
+
+# ----------------------------------------------------------------------------------------
+# 1. static screen
+# ----------------------------------------------------------------------------------------
+def _ipython_to_python(source: str) -> str:
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return TransformerManager().transform_cell(source)
+
+
+def module_aliases(sources) -> dict[str, str]:
+    """Names bound to modules by the imports of ``sources`` (alias -> module)."""
+    found = {}
+    for source in sources:
+        try:
+            tree = ast.parse(_ipython_to_python(source))
+        except (SyntaxError, ValueError):
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                for alias in node.names:
+                    found[alias.asname or alias.name.split(".")[0]] = alias.name if alias.asname else alias.name.split(".")[0]
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                for alias in node.names:
+                    # `from utils import data as course_data`: a module; `from x import f`: maybe not
+                    found.setdefault(alias.asname or alias.name, f"{node.module}.{alias.name}")
+    return found
+
+
+def _root(node):
+    while isinstance(node, (ast.Attribute, ast.Subscript, ast.Call)):
+        node = node.func if isinstance(node, ast.Call) else node.value
+    return node.id if isinstance(node, ast.Name) else None
+
+
+def screen_source(source: str, modules: dict[str, str] | None = None) -> list[tuple[int, str]]:
+    """Findings ``(line, what)`` in one cell's code (IPython syntax accepted)."""
+    modules = modules or {}
+    python = _ipython_to_python(source)
+    try:
+        tree = ast.parse(python)
+    except (SyntaxError, ValueError):
+        return []            # a syntax error fails on its own when the cell runs
+    found: list[tuple[int, str]] = []
+
+    def add(node, what):
+        found.append((getattr(node, "lineno", 0), what))
+
+    if "get_ipython" not in source and "get_ipython" in python:
+        first = next((n for n in ast.walk(tree) if isinstance(n, ast.Name) and n.id == "get_ipython"), tree)
+        add(first, "magic or shell command (% / !)")
+
+    def bound(target, how):
+        for node in ast.walk(target):
+            if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
+                check_binding(node, node.id, how)
+            elif isinstance(node, (ast.Attribute, ast.Subscript)) and isinstance(node.ctx, (ast.Store, ast.Del)):
+                root = _root(node)
+                if root in modules or root in BUILTIN_NAMES or root in ("sys", "builtins"):
+                    add(node, f"{how} inside module or builtin `{root}`")
+
+    def check_binding(node, name, how):
+        if name in modules:
+            add(node, f"{how} module name `{name}`")
+        elif name in BUILTIN_NAMES:
+            add(node, f"{how} builtin `{name}`")
+        elif name.startswith(RESERVED):
+            add(node, f"{how} reserved name `{name}`")
+
+    # a cell's own variable `_i` is not IPython's history: only reads of names the cell never sets
+    own = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in FORBIDDEN_CALLS:
+            if not (node.func.id == "get_ipython" and "get_ipython" not in source):
+                add(node, f"call of `{node.func.id}`")
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+            name = node.id
+            if name.startswith("__") and name.endswith("__") and name not in ALLOWED_DUNDERS:
+                add(node, f"name `{name}`")
+            elif name.startswith(RESERVED) or (HISTORY_NAMES.match(name) and name not in own):
+                add(node, f"IPython history or guard name `{name}`")
+            elif name in FORBIDDEN_CALLS and name != "get_ipython":
+                add(node, f"reference to `{name}`")
+        elif isinstance(node, ast.Attribute):
+            attr = node.attr
+            if attr.startswith("__") and attr.endswith("__") and attr not in ALLOWED_DUNDERS:
+                add(node, f"dunder attribute `.{attr}`")
+            elif attr in FORBIDDEN_ATTRS:
+                add(node, f"attribute `.{attr}`")
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or "."]
+            if isinstance(node, ast.ImportFrom) and node.level:
+                add(node, "relative import")
+            for name in names:
+                if name.split(".")[0] not in ALLOWED_IMPORTS:
+                    add(node, f"import of `{name}`")
+            for alias in node.names:
+                bound_name = alias.asname or alias.name.split(".")[0]
+                if alias.name == "*":
+                    add(node, "import *")
+                elif bound_name in BUILTIN_NAMES or bound_name.startswith(RESERVED):
+                    add(node, f"import rebinds `{bound_name}`")
+                elif (bound_name in modules and isinstance(node, ast.Import)
+                      and modules[bound_name] != (alias.name if alias.asname else alias.name.split(".")[0])):
+                    add(node, f"import rebinds module name `{bound_name}`")
+        elif isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Delete)):
+            targets = node.targets if isinstance(node, (ast.Assign, ast.Delete)) else [node.target]
+            for target in targets:
+                bound(target, "deletes" if isinstance(node, ast.Delete) else "assigns to")
+        elif isinstance(node, (ast.For, ast.AsyncFor, ast.With, ast.AsyncWith)):
+            targets = [node.target] if isinstance(node, (ast.For, ast.AsyncFor)) else \
+                [i.optional_vars for i in node.items if i.optional_vars is not None]
+            for target in targets:
+                bound(target, "assigns to")
+        elif isinstance(node, ast.NamedExpr):
+            bound(node.target, "assigns to")
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            check_binding(node, node.name, "defines")
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            check_binding(node, node.name, "assigns to")
+        elif isinstance(node, (ast.Global, ast.Nonlocal)):
+            for name in node.names:
+                check_binding(node, name, "declares")
+        elif isinstance(node, ast.Raise) and node.exc is not None:
+            exc = node.exc.func if isinstance(node.exc, ast.Call) else node.exc
+            if isinstance(exc, ast.Name) and exc.id in FORBIDDEN_RAISE:
+                add(node, f"raises `{exc.id}`")
+    return sorted(set(found))
+
+
+def _meta(cell) -> dict:
+    return cell.get("metadata", {}).get("nbgrader", {})
+
+
+def protected_sources(source_nb) -> dict[str, str]:
+    """grade id -> source of the cells the grader restores from the gradebook (locked, tests)."""
+    out = {}
+    for cell in source_nb.cells:
+        meta = _meta(cell)
+        if cell.cell_type == "code" and meta.get("grade_id") and (
+                meta.get("locked") or (meta.get("grade") and not meta.get("solution"))):
+            out[meta["grade_id"]] = cell.source
+    return out
+
+
+def screen_notebook(nb, source_nb) -> list[str]:
+    """Findings in every code cell of the prepared notebook ``nb`` the student could have
+    written: each one ``"cell <grade id or #index>: line N: what"``. ``source_nb`` (the
+    instructor's version) tells the restored locked and test cells, which are not screened."""
+    trusted = protected_sources(source_nb)
+    # code the instructor wrote (cells outside nbgrader's control included), unchanged
+    given = {c.source.strip() for c in source_nb.cells
+             if c.cell_type == "code" and not _meta(c).get("solution")}
+    modules = module_aliases(c.source for c in nb.cells if c.cell_type == "code")
+    findings = []
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "code":
+            continue
+        gid = _meta(cell).get("grade_id")
+        # locked and test cells: nbgrader's OverwriteCells has put the gradebook's source back
+        # (a duplicate grade id is dropped by DeduplicateIds)
+        if gid in trusted or cell.source.strip() in given:
+            continue
+        name = gid if gid and gid not in trusted else f"#{index + 1}"
+        for line, what in screen_source(cell.source, modules):
+            findings.append(f"cell {name}: line {line}: {what}")
+    return findings
+
+
+def screen_files(prepared, source_folder) -> list[str]:
+    """``screen_notebook`` over prepared notebook files against the source notebooks of the
+    same name in ``source_folder``; findings prefixed with the notebook's file name."""
+    import nbformat
+    from pathlib import Path
+
+    findings = []
+    for path in map(Path, prepared):
+        source = Path(source_folder) / path.name
+        if not source.exists():
+            continue
+        nb = nbformat.read(path, as_version=4)
+        findings += [f"{path.name}: {f}" for f in screen_notebook(nb, nbformat.read(source, as_version=4))]
+    return findings
+
+
+# ----------------------------------------------------------------------------------------
+# 2. in-kernel guard (runs before any student code) and the canary of each test cell
+# ----------------------------------------------------------------------------------------
+GUARDED_ROOTS = ("numpy", "pandas", "keras", "sklearn", "utils", "scipy", "tensorflow")
+
+GUARD_TEMPLATE = r'''
+def _grader_setup(token, secret, imports, roots):
+    import builtins, importlib, sys, types
+    import IPython
+    for name in imports:
+        try:
+            importlib.import_module(name)
+        except Exception:
+            pass
+    ip = IPython.get_ipython()
+    items = []                               # (label, getter, object at start)
+    def watch(label, getter):
+        try:
+            items.append((label, getter, getter()))
+        except Exception:
+            pass
+    def watch_dict(label, mod, keys):
+        d = vars(mod)
+        for k in keys:
+            items.append((f"{label}.{k}", (lambda d=d, k=k: d.get(k)), d[k]))
+    def public(mod):
+        return [k for k, v in vars(mod).items() if not k.startswith("_")
+                and not isinstance(v, types.ModuleType) and (callable(v) or k.isupper())]
+    watch_dict("builtins", builtins, [k for k in vars(builtins) if not k.startswith("_")
+                                      and k not in ("exit", "quit", "get_ipython", "display", "input", "raw_input")])
+    watch_dict("builtins", builtins, ["__import__", "__build_class__"])
+    mods = {}
+    for name, mod in list(sys.modules.items()):
+        parts = name.split(".")
+        if parts[0] in roots and len(parts) <= (1 if parts[0] == "tensorflow" else 2) \
+                and not any(p.startswith("_") for p in parts) and isinstance(mod, types.ModuleType):
+            mods[name] = mod
+    for name, mod in mods.items():
+        watch(f"sys.modules[{name!r}]", lambda name=name: sys.modules.get(name))
+        watch(f"type({name})", lambda mod=mod: type(mod))
+        watch_dict(name, mod, public(mod))
+    shell_type = type(ip)
+    for attr in ("run_cell", "run_cell_async", "run_ast_nodes", "run_code", "transform_cell",
+                 "transform_ast", "showtraceback", "_showtraceback", "showsyntaxerror", "set_custom_exc",
+                 "should_run_async", "ex", "ev", "system", "run_line_magic", "run_cell_magic"):
+        watch(f"shell.{attr}", lambda attr=attr: getattr(shell_type, attr, None))
+        watch(f"shell instance .{attr}", lambda attr=attr: vars(ip).get(attr))
+    watch("type(shell)", lambda: type(ip))
+    for attr in ("input_transformer_manager", "compile", "displayhook", "display_pub", "InteractiveTB",
+                 "SyntaxTB", "CustomTB", "custom_exceptions", "builtin_trap", "display_trap",
+                 "user_ns", "user_module", "kernel"):
+        watch(f"shell.{attr}", lambda attr=attr: getattr(ip, attr, None))
+    for attr in ("input_transformers_cleanup", "input_transformers_post", "ast_transformers"):
+        lst = getattr(ip, attr)
+        watch(f"shell.{attr} list", lambda attr=attr: getattr(ip, attr))
+        watch(f"shell.{attr}", lambda lst=lst: tuple(map(id, lst)))
+    tm = ip.input_transformer_manager
+    for attr in ("cleanup_transforms", "line_transforms", "token_transformers"):
+        lst = getattr(tm, attr)
+        watch(f"transformer_manager.{attr}", lambda lst=lst: tuple(map(id, lst)))
+    watch("type(compile)", lambda: type(ip.compile))
+    watch("compile.flags", lambda: ip.compile.flags)
+    watch("sys.displayhook", lambda: sys.displayhook)
+    watch("sys.gettrace()", sys.gettrace)
+    watch("sys.getprofile()", sys.getprofile)
+    kernel = getattr(ip, "kernel", None)
+    if kernel is not None:
+        kernel_type = type(kernel)
+        for attr in ("do_execute", "execute_request", "dispatch_shell", "process_one", "send_response"):
+            watch(f"kernel.{attr}", lambda attr=attr: getattr(kernel_type, attr, None))
+            watch(f"kernel instance .{attr}", lambda attr=attr: vars(kernel).get(attr))
+        watch("kernel.shell_handlers", lambda: tuple(map(id, getattr(kernel, "shell_handlers", {}).values())))
+        session = getattr(kernel, "session", None)
+        watch("kernel.session", lambda: getattr(kernel, "session", None))
+        if session is not None:
+            for attr in ("send", "serialize", "msg"):
+                watch(f"session.{attr}", lambda attr=attr: getattr(type(session), attr, None))
+                watch(f"session instance .{attr}", lambda attr=attr: vars(session).get(attr))
+        watch("type(kernel)", lambda: type(kernel))
+    def check():
+        try:
+            changed = []
+            for label, getter, start in items:
+                try:
+                    now = getter()
+                except Exception:
+                    changed.append(label)
+                    continue
+                if now is not start and not (isinstance(start, (tuple, int)) and now == start):
+                    changed.append(label)
+            if changed:
+                return "changed " + ", ".join(changed[:12]) + (f" (+{len(changed) - 12} more)" if len(changed) > 12 else "")
+            return secret
+        except BaseException as exc:
+            return f"guard error {type(exc).__name__}"
+    guard = types.ModuleType(token)
+    guard.check = check
+    sys.modules[token] = guard
+    # the guard's source holds the token and the secret: out of IPython's history
+    hm = ip.history_manager
+    for lst in (hm.input_hist_parsed, hm.input_hist_raw):
+        for i, text in enumerate(lst):
+            if token in text:
+                lst[i] = ""
+    for attr in ("_i", "_ii", "_iii", "_i00"):
+        if token in str(getattr(hm, attr, "")):
+            setattr(hm, attr, "")
+    for key, value in list(ip.user_ns.items()):
+        if isinstance(value, str) and token in value:
+            ip.user_ns[key] = ""
+    print(f"{token} ready: {len(items)} objects watched")
+_grader_setup(@TOKEN@, @SECRET@, @IMPORTS@, @ROOTS@)
+del _grader_setup
+'''
+
+
+def lab_imports(source_nb) -> list[str]:
+    """Modules imported by the locked cells of a lab (what the guard imports before watching),
+    limited to the watched packages and matplotlib: nothing the lab does not import anyway."""
+    names = []
+    for cell in source_nb.cells:
+        if cell.cell_type != "code" or not _meta(cell).get("locked"):
+            continue
+        try:
+            tree = ast.parse(_ipython_to_python(cell.source))
+        except (SyntaxError, ValueError):
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                names += [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                names.append(node.module)
+                names += [f"{node.module}.{a.name}" for a in node.names]
+    return [n for n in dict.fromkeys(names) if n.split(".")[0] in (*GUARDED_ROOTS, "matplotlib")]
+
+
+def guard_source(token: str, secret: str, imports: list[str]) -> str:
+    return (GUARD_TEMPLATE.replace("@TOKEN@", repr(token)).replace("@SECRET@", repr(secret))
+            .replace("@IMPORTS@", repr(imports)).replace("@ROOTS@", repr(GUARDED_ROOTS)))
+
+
+def canary_line(token: str, nonce: str) -> str:
+    # an assert (an assert-disabling AST transformer disables it too) that always fails, using
+    # no name of the student's namespace; the message tells whether the watched objects changed
+    return f'\nassert not __import__({token!r}), {nonce!r} + ":" + __import__({token!r}).check()\n'
+
+
+def is_test_cell(cell) -> bool:
+    meta = _meta(cell)
+    return cell.cell_type == "code" and bool(meta.get("grade")) and not meta.get("solution")
+
+
+def arm(nb, imports: list[str]) -> dict:
+    """Insert the guard cell at the top of ``nb`` and a canary at the end of every test cell
+    (in place). Returns the plan ``verify`` needs."""
+    token = RESERVED + secrets.token_hex(8)
+    secret = secrets.token_hex(16)
+    plan = {"token": token, "secret": secret, "cells": {}}
+    for index, cell in enumerate(nb.cells):
+        if is_test_cell(cell):
+            nonce = secrets.token_hex(6)
+            plan["cells"][cell.get("id") or str(index)] = {"nonce": nonce, "source": cell.source,
+                                                           "gid": _meta(cell).get("grade_id")}
+            cell.source = cell.source.rstrip("\n") + "\n" + canary_line(token, nonce)
+    guard = NotebookNode(cell_type="code", execution_count=None, id=RESERVED + "guard",
+                         metadata=NotebookNode(), outputs=[], source=guard_source(token, secret, imports))
+    nb.cells.insert(0, guard)
+    return plan
+
+
+def _untrusted_output():
+    return NotebookNode(output_type="error", ename=UNTRUSTED_ENAME, evalue=UNTRUSTED_TEXT,
+                        traceback=[f"{UNTRUSTED_ENAME}: {UNTRUSTED_TEXT}"])
+
+
+def verify(nb, plan: dict) -> list[str]:
+    """Undo ``arm`` on the executed ``nb`` (in place) and judge each test cell's run. Returns the
+    review flags; cells whose run cannot be trusted (and all later test cells) get an error
+    output so that nbgrader scores them 0."""
+    token, secret = plan["token"], plan["secret"]
+    flags: list[str] = []
+    guard = nb.cells[0] if nb.cells and nb.cells[0].get("id") == RESERVED + "guard" else None
+    broken = None
+    if guard is None:
+        broken = "the integrity guard cell is missing"
+    else:
+        nb.cells.pop(0)
+        errors = [o for o in guard.get("outputs", []) if o.get("output_type") == "error"]
+        text = "".join(o.get("text", "") for o in guard.get("outputs", []) if o.get("output_type") == "stream")
+        if errors or f"{token} ready" not in text:
+            detail = f"{errors[0].get('ename')}: {errors[0].get('evalue')}" if errors else "no output"
+            broken = f"the integrity guard did not start ({detail[:200]})"
+    if broken:
+        flags.append(broken + ": every test cell scored 0")
+    zeroed = []
+    for index, cell in enumerate(nb.cells):
+        info = plan["cells"].get(cell.get("id") or str(index))
+        if info is None:
+            continue
+        cell.source = info["source"]
+        outputs = cell.get("outputs", [])
+        errors = [i for i, o in enumerate(outputs) if o.get("output_type") == "error"]
+        expected = f"{info['nonce']}:{secret}"
+        reason = None
+        if not broken and not errors:
+            reason = "the test ran to its end without its integrity check (cell skipped, rewritten or errors hidden)"
+        elif not broken:
+            last = outputs[errors[-1]]
+            evalue = str(last.get("evalue", ""))
+            if last.get("ename") == "AssertionError" and evalue == expected:
+                if len(errors) > 1:
+                    reason = "more than one error reported for one cell"
+                else:
+                    outputs.pop(errors[-1])                # passed honestly: the canary's error goes
+            elif evalue.startswith(info["nonce"] + ":"):
+                what = evalue[len(info["nonce"]) + 1:]
+                reason = (f"library or IPython state altered: {what[:300]}" if what.startswith("changed")
+                          else "the integrity check returned a wrong value")
+            elif token in evalue or token in "".join(last.get("traceback", [])) or RESERVED in evalue:
+                reason = "the integrity check was tampered with"
+        if reason:
+            flags.append(f"{info['gid']}: {reason}")
+            broken = f"after {info['gid']}"
+        if reason or broken:
+            cell.outputs = [_untrusted_output()]
+            zeroed.append(info["gid"])
+    if zeroed:
+        flags.append("scored 0 as untrusted: " + ", ".join(zeroed))
+    return flags
