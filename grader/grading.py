@@ -378,7 +378,7 @@ def execute_job(job: Job) -> tuple[list[str], float, list[str]]:
             for path in [scratch, *scratch.rglob("*")]:
                 os.chown(path, uid, uid)
         nb = nbformat.read(nb_path, as_version=4)
-        plan = integrity.arm(nb, integrity.lab_imports(nb))                        # integrity hook
+        plan = integrity.arm(nb)                        # integrity hook
         runner = SandboxedExecute(sandbox=sandbox, scratch=scratch,
                                   extra_arguments=["--HistoryManager.enabled=False"])
         runner.run(nb)
@@ -518,15 +518,7 @@ def _progress(total: int, enabled: bool):
 
 
 def generate_feedback(ws: Workspace, labs: list[str] | None = None, progress: bool = True) -> list[str]:
-    """nbgrader's HTML feedback for every autograded submission; returns problems."""
-    from tqdm.auto import tqdm
+    """Chinese HTML feedback, hidden tests removed, for every autograded submission (grader/feedback.py)."""
+    from .feedback import generate
 
-    api = ws.api()
-    problems = []
-    pairs = [(lab, s) for lab in labs or ws.labs() for s in ws.students(lab)
-             if (ws.autograded / s / lab).exists()]
-    for lab, student in tqdm(pairs, desc="feedback", unit="nb", disable=not progress or not pairs):
-        out = api.generate_feedback(lab, student, force=True)
-        if not out.get("success"):
-            problems.append(f"{student} {lab}: {_last_error(out)}")
-    return problems
+    return generate(ws, labs=labs, progress=progress)

@@ -119,9 +119,11 @@ def screen_source(source: str, modules: dict[str, str] | None = None) -> list[tu
     def add(node, what):
         found.append((getattr(node, "lineno", 0), what))
 
-    if "get_ipython" not in source and "get_ipython" in python:
+    magic = "get_ipython" not in source and "get_ipython" in python
+    if magic:
         first = next((n for n in ast.walk(tree) if isinstance(n, ast.Name) and n.id == "get_ipython"), tree)
         add(first, "magic or shell command (% / !)")
+    called = {id(n.func) for n in ast.walk(tree) if isinstance(n, ast.Call)}
 
     def bound(target, how):
         for node in ast.walk(target):
@@ -149,15 +151,18 @@ def screen_source(source: str, modules: dict[str, str] | None = None) -> list[tu
         elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
             name = node.id
             if name.startswith("__") and name.endswith("__") and name not in ALLOWED_DUNDERS:
-                add(node, f"name `{name}`")
+                if id(node) not in called:
+                    add(node, f"name `{name}`")
             elif name.startswith(RESERVED) or (HISTORY_NAMES.match(name) and name not in own):
                 add(node, f"IPython history or guard name `{name}`")
-            elif name in FORBIDDEN_CALLS and name != "get_ipython":
+            elif name in FORBIDDEN_CALLS and name != "get_ipython" and id(node) not in called:
                 add(node, f"reference to `{name}`")
         elif isinstance(node, ast.Attribute):
             attr = node.attr
             if attr.startswith("__") and attr.endswith("__") and attr not in ALLOWED_DUNDERS:
                 add(node, f"dunder attribute `.{attr}`")
+            elif magic and attr in ("run_cell_magic", "run_line_magic", "system", "getoutput"):
+                continue             # IPython's own translation of the magic, reported above
             elif attr in FORBIDDEN_ATTRS:
                 add(node, f"attribute `.{attr}`")
         elif isinstance(node, (ast.Import, ast.ImportFrom)):
@@ -262,7 +267,7 @@ def screen_files(prepared, source_folder) -> list[str]:
 GUARDED_ROOTS = ("numpy", "pandas", "keras", "sklearn", "utils", "scipy", "tensorflow")
 
 GUARD_TEMPLATE = r'''
-def _grader_setup(token, secret, imports, roots):
+def _grader_setup(token, secret, imports, roots, bindings, shadow):
     import builtins, importlib, sys, types
     import IPython
     for name in imports:
@@ -270,6 +275,16 @@ def _grader_setup(token, secret, imports, roots):
             importlib.import_module(name)
         except Exception:
             pass
+    resolved = []
+    for alias, module, attr in bindings:
+        try:
+            mod = importlib.import_module(module)
+            if attr is not None and attr not in vars(mod):
+                continue
+            resolved.append((alias, module, attr))
+        except Exception:
+            pass
+    bindings = resolved
     ip = IPython.get_ipython()
     items = []                               # (label, getter, object at start)
     def watch(label, getter):
@@ -335,9 +350,19 @@ def _grader_setup(token, secret, imports, roots):
                 watch(f"session.{attr}", lambda attr=attr: getattr(type(session), attr, None))
                 watch(f"session instance .{attr}", lambda attr=attr: vars(session).get(attr))
         watch("type(kernel)", lambda: type(kernel))
+    ns = ip.user_ns
     def check():
         try:
             changed = []
+            for alias, module, attr in bindings:      # `np`, `pd`, ... of the locked cells
+                if alias in ns:
+                    try:
+                        obj = sys.modules[module] if attr is None else vars(sys.modules[module])[attr]
+                    except Exception:
+                        continue
+                    if ns[alias] is not obj:
+                        changed.append(f"name {alias}")
+            changed += [f"builtin {name} shadowed" for name in shadow if name in ns]
             for label, getter, start in items:
                 try:
                     now = getter()
@@ -367,9 +392,46 @@ def _grader_setup(token, secret, imports, roots):
         if isinstance(value, str) and token in value:
             ip.user_ns[key] = ""
     print(f"{token} ready: {len(items)} objects watched")
-_grader_setup(@TOKEN@, @SECRET@, @IMPORTS@, @ROOTS@)
+_grader_setup(@TOKEN@, @SECRET@, @IMPORTS@, @ROOTS@, @BINDINGS@, @SHADOW@)
 del _grader_setup
 '''
+
+
+def locked_bindings(nb) -> list[tuple[str, str, str | None]]:
+    """``(name, module, attribute or None)`` bound by the imports of the locked cells."""
+    out = []
+    for cell in nb.cells:
+        if cell.cell_type != "code" or not _meta(cell).get("locked"):
+            continue
+        try:
+            tree = ast.parse(_ipython_to_python(cell.source))
+        except (SyntaxError, ValueError):
+            continue
+        for node in tree.body:
+            if isinstance(node, ast.Import):
+                for a in node.names:
+                    out.append((a.asname, a.name, None) if a.asname else (a.name.split(".")[0], a.name.split(".")[0], None))
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                for a in node.names:
+                    if a.name != "*":
+                        out.append((a.asname or a.name, node.module, a.name))
+    first = {}
+    for item in out:            # a name's first binding (the hidden tests rebind `_pd` to the same)
+        first.setdefault(item[0], item)
+    return list(first.values())
+
+
+def test_builtins(nb) -> list[str]:
+    """Builtin names the test cells use: one defined by the student changes what a test checks."""
+    names = set()
+    for cell in nb.cells:
+        if is_test_cell(cell):
+            try:
+                tree = ast.parse(_ipython_to_python(cell.source))
+            except (SyntaxError, ValueError):
+                continue
+            names |= {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and n.id in BUILTIN_NAMES}
+    return sorted(names)
 
 
 def lab_imports(source_nb) -> list[str]:
@@ -392,9 +454,10 @@ def lab_imports(source_nb) -> list[str]:
     return [n for n in dict.fromkeys(names) if n.split(".")[0] in (*GUARDED_ROOTS, "matplotlib")]
 
 
-def guard_source(token: str, secret: str, imports: list[str]) -> str:
+def guard_source(token: str, secret: str, imports: list[str], bindings=(), shadow=()) -> str:
     return (GUARD_TEMPLATE.replace("@TOKEN@", repr(token)).replace("@SECRET@", repr(secret))
-            .replace("@IMPORTS@", repr(imports)).replace("@ROOTS@", repr(GUARDED_ROOTS)))
+            .replace("@IMPORTS@", repr(imports)).replace("@ROOTS@", repr(GUARDED_ROOTS))
+            .replace("@BINDINGS@", repr(list(bindings))).replace("@SHADOW@", repr(list(shadow))))
 
 
 def canary_line(token: str, nonce: str) -> str:
@@ -408,9 +471,11 @@ def is_test_cell(cell) -> bool:
     return cell.cell_type == "code" and bool(meta.get("grade")) and not meta.get("solution")
 
 
-def arm(nb, imports: list[str]) -> dict:
-    """Insert the guard cell at the top of ``nb`` and a canary at the end of every test cell
-    (in place). Returns the plan ``verify`` needs."""
+def arm(nb, imports: list[str] | None = None) -> dict:
+    """Insert the guard cell at the top of the prepared notebook ``nb`` and a canary at the end
+    of every test cell (in place). Returns the plan ``verify`` needs."""
+    imports = lab_imports(nb) if imports is None else imports
+    bindings, shadow = locked_bindings(nb), test_builtins(nb)
     token = RESERVED + secrets.token_hex(8)
     secret = secrets.token_hex(16)
     plan = {"token": token, "secret": secret, "cells": {}}
@@ -421,7 +486,7 @@ def arm(nb, imports: list[str]) -> dict:
                                                            "gid": _meta(cell).get("grade_id")}
             cell.source = cell.source.rstrip("\n") + "\n" + canary_line(token, nonce)
     guard = NotebookNode(cell_type="code", execution_count=None, id=RESERVED + "guard",
-                         metadata=NotebookNode(), outputs=[], source=guard_source(token, secret, imports))
+                         metadata=NotebookNode(), outputs=[], source=guard_source(token, secret, imports, bindings, shadow))
     nb.cells.insert(0, guard)
     return plan
 
@@ -445,6 +510,14 @@ def verify(nb, plan: dict) -> list[str]:
         nb.cells.pop(0)
         errors = [o for o in guard.get("outputs", []) if o.get("output_type") == "error"]
         text = "".join(o.get("text", "") for o in guard.get("outputs", []) if o.get("output_type") == "stream")
+        if errors and errors[0].get("ename") in ("CellNotExecuted", "CellTimeoutError"):
+            # the kernel never got going (a sandbox event, reported as such): nothing ran after
+            # the guard either, every cell has its "not run" error and scores 0 without help
+            for index, cell in enumerate(nb.cells):
+                info = plan["cells"].get(cell.get("id") or str(index))
+                if info:
+                    cell.source = info["source"]
+            return flags
         if errors or f"{token} ready" not in text:
             detail = f"{errors[0].get('ename')}: {errors[0].get('evalue')}" if errors else "no output"
             broken = f"the integrity guard did not start ({detail[:200]})"
