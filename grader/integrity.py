@@ -281,7 +281,7 @@ def _grader_setup(token, secret, imports, roots, bindings, shadow):
             mod = importlib.import_module(module)
             if attr is not None and attr not in vars(mod):
                 continue
-            resolved.append((alias, module, attr))
+            resolved.append((alias, mod if attr is None else vars(mod)[attr]))
         except Exception:
             pass
     bindings = resolved
@@ -354,14 +354,9 @@ def _grader_setup(token, secret, imports, roots, bindings, shadow):
     def check():
         try:
             changed = []
-            for alias, module, attr in bindings:      # `np`, `pd`, ... of the locked cells
-                if alias in ns:
-                    try:
-                        obj = sys.modules[module] if attr is None else vars(sys.modules[module])[attr]
-                    except Exception:
-                        continue
-                    if ns[alias] is not obj:
-                        changed.append(f"name {alias}")
+            for alias, obj in bindings:               # `np`, `pd`, ... of the locked cells
+                if alias in ns and ns[alias] is not obj:
+                    changed.append(f"name {alias}")
             changed += [f"builtin {name} shadowed" for name in shadow if name in ns]
             for label, getter, start in items:
                 try:
@@ -506,6 +501,7 @@ def verify(nb, plan: dict) -> list[str]:
     broken = None
     if guard is None:
         broken = "the integrity guard cell is missing"
+        flags.append(broken + ": test cells not trusted")
     else:
         nb.cells.pop(0)
         errors = [o for o in guard.get("outputs", []) if o.get("output_type") == "error"]
@@ -519,10 +515,18 @@ def verify(nb, plan: dict) -> list[str]:
                     cell.source = info["source"]
             return flags
         if errors or f"{token} ready" not in text:
+            # no student code runs before the guard: its failure is the grader's (a slow machine,
+            # a timeout), not the student's. The tests' own results stand, unverified.
             detail = f"{errors[0].get('ename')}: {errors[0].get('evalue')}" if errors else "no output"
-            broken = f"the integrity guard did not start ({detail[:200]})"
-    if broken:
-        flags.append(broken + ": every test cell scored 0")
+            flags.append(f"the integrity guard did not start ({detail[:200]}): test results not verified")
+            for index, cell in enumerate(nb.cells):
+                info = plan["cells"].get(cell.get("id") or str(index))
+                if info:
+                    cell.source = info["source"]
+                    outputs = cell.get("outputs", [])
+                    if outputs and outputs[-1].get("output_type") == "error" and token in str(outputs[-1].get("evalue")):
+                        outputs.pop()            # the canary's "no module named <token>"
+            return flags
     zeroed = []
     for index, cell in enumerate(nb.cells):
         info = plan["cells"].get(cell.get("id") or str(index))
@@ -547,8 +551,13 @@ def verify(nb, plan: dict) -> list[str]:
                 what = evalue[len(info["nonce"]) + 1:]
                 reason = (f"library or IPython state altered: {what[:300]}" if what.startswith("changed")
                           else "the integrity check returned a wrong value")
-            elif token in evalue or token in "".join(last.get("traceback", [])) or RESERVED in evalue:
+            elif token in evalue or RESERVED in str(last.get("ename", "")):
                 reason = "the integrity check was tampered with"
+            # (a traceback quotes the lines around the failing one: the canary may be among them)
+        for out in cell.get("outputs", []):
+            if out.get("traceback"):
+                out["traceback"] = ["\n".join(x for x in chunk.split("\n") if token not in x)
+                                    for chunk in out["traceback"]]
         if reason:
             flags.append(f"{info['gid']}: {reason}")
             broken = f"after {info['gid']}"
