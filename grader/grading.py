@@ -37,7 +37,7 @@ from . import course, integrity
 
 DEFAULT_WORKSPACE = course.ROOT / "grading"
 MAX_FILE_BYTES = 200 << 20
-STATE_VERSION = 1
+STATE_VERSION = 2                # 2: integrity flags (grader/integrity.py)
 
 
 @dataclass

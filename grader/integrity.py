@@ -48,8 +48,7 @@ ALLOWED_IMPORTS = {
 }
 FORBIDDEN_CALLS = {
     "exec", "eval", "compile", "__import__", "globals", "locals", "vars", "getattr", "setattr",
-    "delattr", "exit", "quit", "breakpoint", "get_ipython", "open", "input", "help", "memoryview",
-    "display",
+    "delattr", "exit", "quit", "breakpoint", "get_ipython", "open",
 }
 FORBIDDEN_RAISE = {"SystemExit", "KeyboardInterrupt", "BaseException", "GeneratorExit"}
 # Attributes that reach IPython's, the kernel's or the interpreter's machinery.
@@ -116,8 +115,14 @@ def screen_source(source: str, modules: dict[str, str] | None = None) -> list[tu
         return []            # a syntax error fails on its own when the cell runs
     found: list[tuple[int, str]] = []
 
+    def leading_blank(text):
+        lines = text.split("\n")
+        return next((i for i, line in enumerate(lines) if line.strip()), len(lines))
+
+    offset = leading_blank(source) - leading_blank(python)   # IPython drops leading empty lines
+
     def add(node, what):
-        found.append((getattr(node, "lineno", 0), what))
+        found.append((getattr(node, "lineno", 0) + offset, what))
 
     magic = "get_ipython" not in source and "get_ipython" in python
     if magic:
@@ -203,6 +208,11 @@ def screen_source(source: str, modules: dict[str, str] | None = None) -> list[tu
             exc = node.exc.func if isinstance(node.exc, ast.Call) else node.exc
             if isinstance(exc, ast.Name) and exc.id in FORBIDDEN_RAISE:
                 add(node, f"raises `{exc.id}`")
+    stripped = source.lstrip("\n")
+    if stripped.startswith("%%") and "\n" in stripped:
+        # a cell magic (%%capture, %%time): its body is Python the magic runs, screen it too
+        first_line = leading_blank(source) + 1
+        found += [(line + first_line, what) for line, what in screen_source(stripped.split("\n", 1)[1], modules)]
     return sorted(set(found))
 
 

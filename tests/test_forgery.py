@@ -92,7 +92,11 @@ ATTACKS = {
          f"{NB}: missing_values_tests: {NO_CHECK}", zeroed_from("missing_values_tests")]),
     "custom_exc": (
         first("load_data", "get_ipython().set_custom_exc((Exception,), lambda *a, **k: [])\n"), [],
-        points("load_data_tests"), None),
+        points("load_data_tests"),
+        [f"{NB}: cell load_data: line 3: attribute `.set_custom_exc`",
+         f"{NB}: cell load_data: line 3: call of `get_ipython`",
+         f"{NB}: load_data_tests: library or IPython state altered: changed shell.CustomTB, shell.custom_exceptions",
+         zeroed_from("load_data_tests")]),
     "showtb": (  # silencing tracebacks does not hide the error from nbclient: the tests fail
         {"load_data": "get_ipython().showtraceback = lambda *a, **k: None"}, [], points("load_data_tests"),
         [f"{NB}: cell load_data: line 1: attribute `.showtraceback`",
