@@ -17,11 +17,11 @@ read the hidden tests. Two layers, neither trusting the other:
    and UPPERCASE constants of numpy, pandas, keras, sklearn, utils..., their ``sys.modules``
    entries, IPython's transformers, exception handlers, display and trace hooks, the kernel's
    execute path). Every graded test cell gets one line appended, an ``assert`` that always
-   fails with ``"<cell nonce>:<secret>"`` when nothing changed, or ``"<nonce>:changed ..."``.
-   After execution ``verify`` restores the cells' sources and removes the guard cell; a test
-   cell whose run did not end with exactly that error (no error at all: the cell was skipped,
-   blanked or its exceptions swallowed; a wrong value: the library state changed) cannot be
-   trusted: it and every later test cell get an error output, so nbgrader scores them 0, and
+   fails and is caught at once, printing ``"<cell nonce>:<secret>"`` when nothing changed, or
+   ``"<nonce>:changed ..."``. After execution ``verify`` restores the cells' sources and removes
+   the guard cell; a test cell that ran without error but without exactly that line (no line:
+   the cell was skipped, blanked, its asserts removed or its exceptions swallowed; another
+   value: the library state changed) cannot be trusted: it and every later test cell get an error output, so nbgrader scores them 0, and
    the submission is flagged with the reason.
 """
 from __future__ import annotations
@@ -466,9 +466,27 @@ def guard_source(token: str, secret: str, imports: list[str], bindings=(), shado
 
 
 def canary_line(token: str, nonce: str) -> str:
-    # an assert (an assert-disabling AST transformer disables it too) that always fails, using
-    # no name of the student's namespace; the message tells whether the watched objects changed
-    return f'\nassert not __import__({token!r}), {nonce!r} + ":" + __import__({token!r}).check()\n'
+    # An assert that always fails (an assert-disabling AST transformer disables it too), caught
+    # right away: raising it to IPython would cost a formatted traceback per test cell. The
+    # printed line tells whether the watched objects changed. No name of the student's namespace
+    # is used, except print (the guard reports a shadowed print).
+    return (f"\ntry:\n    assert not __import__({token!r})\nexcept AssertionError:\n"
+            f"    print({nonce!r} + ':' + __import__({token!r}).check())\n")
+
+
+def _take_canary(outputs, nonce: str) -> str | None:
+    """Remove the canary's line from the cell's stdout and return what it said (or None)."""
+    for out in reversed(outputs):
+        if out.get("output_type") == "stream" and out.get("name") == "stdout":
+            lines = out.get("text", "").splitlines(keepends=True)
+            for i in range(len(lines) - 1, -1, -1):
+                if lines[i].startswith(nonce + ":"):
+                    said = lines.pop(i).rstrip("\n")[len(nonce) + 1:]
+                    out["text"] = "".join(lines)
+                    if not out["text"]:
+                        outputs.remove(out)
+                    return said
+    return None
 
 
 def is_test_cell(cell) -> bool:
@@ -544,26 +562,24 @@ def verify(nb, plan: dict) -> list[str]:
             continue
         cell.source = info["source"]
         outputs = cell.get("outputs", [])
-        errors = [i for i, o in enumerate(outputs) if o.get("output_type") == "error"]
-        expected = f"{info['nonce']}:{secret}"
+        errors = [o for o in outputs if o.get("output_type") == "error"]
+        said = _take_canary(outputs, info["nonce"])
         reason = None
-        if not broken and not errors:
-            reason = "the test ran to its end without its integrity check (cell skipped, rewritten or errors hidden)"
-        elif not broken:
-            last = outputs[errors[-1]]
-            evalue = str(last.get("evalue", ""))
-            if last.get("ename") == "AssertionError" and evalue == expected:
-                if len(errors) > 1:
-                    reason = "more than one error reported for one cell"
-                else:
-                    outputs.pop(errors[-1])                # passed honestly: the canary's error goes
-            elif evalue.startswith(info["nonce"] + ":"):
-                what = evalue[len(info["nonce"]) + 1:]
-                reason = (f"library or IPython state altered: {what[:300]}" if what.startswith("changed")
-                          else "the integrity check returned a wrong value")
-            elif token in evalue or RESERVED in str(last.get("ename", "")):
+        if broken:
+            pass
+        elif errors and said is not None:
+            reason = "an error and the integrity check were both reported"
+        elif errors:
+            # the test failed on its own (or the kernel stopped): nbgrader scores it 0
+            if any(token in str(o.get("evalue", "")) for o in errors):
                 reason = "the integrity check was tampered with"
-            # (a traceback quotes the lines around the failing one: the canary may be among them)
+        elif said is None:
+            reason = "the test ran to its end without its integrity check (cell skipped, rewritten or errors hidden)"
+        elif said.startswith("changed"):
+            reason = f"library or IPython state altered: {said[:300]}"
+        elif said != secret:
+            reason = "the integrity check returned a wrong value"
+        # (a traceback quotes the lines around the failing one: the canary may be among them)
         for out in cell.get("outputs", []):
             if out.get("traceback"):
                 out["traceback"] = ["\n".join(x for x in chunk.split("\n") if token not in x)

@@ -248,6 +248,10 @@ def test_the_guard_leaves_no_trace_in_the_graded_notebook(graded):
         assert integrity.RESERVED not in text
         source = nbformat.read(ws.autograded / student / LAB / NB, as_version=4)
         assert [c.source for c in nb.cells] == [c.source for c in source.cells]
+    # the honest student's test cells show exactly what the tests print, the canary's line is gone
+    nb = nbformat.read(ws.executed / "honest" / LAB / NB, as_version=4)
+    printed = [[o.get("text") for o in c.outputs] for c in nb.cells if integrity.is_test_cell(c)]
+    assert printed[0] == ["读取数据：通过 ✓\n"] and all(len(p) == 1 and p[0].endswith("通过 ✓\n") for p in printed)
 
 
 def test_report_names_flagged_students(graded, capsys):
@@ -365,10 +369,9 @@ def _armed():
     tests = [c for c in nb.cells if integrity.is_test_cell(c)]
     guard = nb.cells[0]
     guard.outputs = [nbformat.v4.new_output("stream", text=f"{plan['token']} ready: 100 objects watched\n")]
-    for cell in tests:     # every test passes: the canary's expected error
+    for cell in tests:     # every test passes: its own line, then the canary's
         info = plan["cells"][cell.id]
-        cell.outputs = [nbformat.v4.new_output("error", ename="AssertionError",
-                                               evalue=f"{info['nonce']}:{plan['secret']}", traceback=[])]
+        cell.outputs = [nbformat.v4.new_output("stream", text=f"通过 ✓\n{info['nonce']}:{plan['secret']}\n")]
     return nb, plan, tests, original
 
 
@@ -381,31 +384,33 @@ def test_verify_honest_run_leaves_the_notebook_as_it_was():
     _error(tests[2], "AssertionError", "label_counts 的索引应该依次是 0, 1, …, 9：排序了吗？")  # a real failure
     assert integrity.verify(nb, plan) == []
     assert [c.source for c in nb.cells] == original
-    assert [len(c.outputs) for c in nb.cells if integrity.is_test_cell(c)] == [0, 0, 1, 0, 0, 0, 0, 0, 0]
+    outputs = [c.outputs for c in nb.cells if integrity.is_test_cell(c)]
+    assert [o[0].get("text", o[0].get("evalue")) for o in outputs] == \
+        ["通过 ✓\n"] * 2 + ["label_counts 的索引应该依次是 0, 1, …, 9：排序了吗？"] + ["通过 ✓\n"] * 6
 
 
 @pytest.mark.parametrize("how, reason", [
     ("no error", NO_CHECK),
     ("changed", "library or IPython state altered: changed numpy.allclose"),
     ("wrong secret", "the integrity check returned a wrong value"),
-    ("two errors", "more than one error reported for one cell"),
+    ("two errors", "an error and the integrity check were both reported"),
 ])
 def test_verify_untrusted_run_zeroes_from_that_cell_on(how, reason):
     nb, plan, tests, _ = _armed()
     cell = tests[3]
     nonce = plan["cells"][cell.id]["nonce"]
     if how == "no error":
-        cell.outputs = []
+        cell.outputs = [nbformat.v4.new_output("stream", text="通过 ✓\n")]
     elif how == "changed":
-        cell.outputs[0]["evalue"] = f"{nonce}:changed numpy.allclose"
+        cell.outputs[0]["text"] = f"{nonce}:changed numpy.allclose\n"
     elif how == "wrong secret":
-        cell.outputs[0]["evalue"] = f"{nonce}:{'0' * 32}"
+        cell.outputs[0]["text"] = f"{nonce}:{'0' * 32}\n"
     else:
         cell.outputs.insert(0, nbformat.v4.new_output("error", ename="NameError", evalue="x", traceback=[]))
     flags = integrity.verify(nb, plan)
     assert flags == [f"missing_values_tests: {reason}", "scored 0 as untrusted: " + ", ".join(ORDER[3:])]
     outputs = [c.outputs for c in nb.cells if integrity.is_test_cell(c)]
-    assert outputs[:3] == [[], [], []]
+    assert [[o.get("text") for o in out] for out in outputs[:3]] == [["通过 ✓\n"]] * 3
     assert all(o[0]["ename"] == integrity.UNTRUSTED_ENAME and len(o) == 1 for o in outputs[3:])
 
 
@@ -417,5 +422,6 @@ def test_verify_guard_that_did_not_start_keeps_the_tests_results():
     _error(tests[0], "AssertionError", "train 应有 4200 行")
     flags = integrity.verify(nb, plan)
     assert flags == ["the integrity guard did not start (KeyboardInterrupt: ): test results not verified"]
-    assert [len(c.outputs) for c in nb.cells if integrity.is_test_cell(c)] == [1] + [0] * 8
+    assert [[o.output_type for o in c.outputs] for c in nb.cells if integrity.is_test_cell(c)] == \
+        [["error"]] + [[]] * 8
     assert [c.source for c in nb.cells] == original
