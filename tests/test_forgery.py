@@ -122,12 +122,12 @@ ATTACKS = {
         [f"{NB}: cell load_data: line 3: call of `setattr`",
          f"{NB}: load_data_tests: library or IPython state altered: changed numpy.allclose",
          zeroed_from("load_data_tests")]),
-    "vars_pd": (  # the fake read_csv fails the hidden test of question 1; the guard stops the rest
+    "vars_pd": (  # the fake read_csv fails the hidden tests of questions 1-2; the guard stops the rest
         first("load_data", 'vars(pd)["read_csv"] = lambda *a, **k: train\n'), [], points("load_data_tests"),
         [f"{NB}: cell load_data: line 3: assigns to inside module or builtin `vars`",
          f"{NB}: cell load_data: line 3: call of `vars`",
-         f"{NB}: split_columns_tests: library or IPython state altered: changed pandas.read_csv",
-         zeroed_from("split_columns_tests")]),
+         f"{NB}: label_counts_tests: library or IPython state altered: changed pandas.read_csv",
+         zeroed_from("label_counts_tests")]),
     "globals_np": (
         first("load_data", 'import numpy\nclass Np:\n    allclose = staticmethod(lambda *a, **k: True)\n'
                            '    def __getattr__(self, name):\n        return getattr(numpy, name)\n'
@@ -156,7 +156,7 @@ ATTACKS = {
          f"{NB}: cell load_data: line 5: call of `vars`",
          f"{NB}: cell load_data: line 6: assigns to inside module or builtin `sys`",
          f"{NB}: cell load_data: line 6: attribute `.modules`",
-         f"{NB}: load_data_tests: library or IPython state altered: changed sys.modules['pandas']",
+         f"{NB}: load_data_tests: library or IPython state altered: changed name _pd, sys.modules['pandas']",
          zeroed_from("load_data_tests")]),
     # -- ending early, printing success ---------------------------------------------------
     "prints_pass": ({"load_data": 'print("读取数据：通过 ✓")'}, [], points("load_data_tests"), []),
@@ -242,7 +242,7 @@ def test_hidden_tests_are_not_on_disk_inside_the_sandbox(graded):
 
 def test_the_guard_leaves_no_trace_in_the_graded_notebook(graded):
     ws = graded["ws"]
-    for student in ("honest", "numpy_allclose"):
+    for student in ("honest", "np_allclose"):
         nb = nbformat.read(ws.executed / student / LAB / NB, as_version=4)
         text = nbformat.writes(nb)
         assert integrity.RESERVED not in text
