@@ -382,7 +382,7 @@ def execute_job(job: Job) -> tuple[list[str], float, list[str]]:
         runner = SandboxedExecute(sandbox=sandbox, scratch=scratch,
                                   extra_arguments=["--HistoryManager.enabled=False"])
         runner.run(nb)
-        events += [f"{nb_path.name}: {e}" for e in runner.events]
+        events += [f"{nb_path.name}: {integrity.unshift_event(e)}" for e in runner.events]   # integrity hook
         flags += [f"{nb_path.name}: {f}" for f in integrity.verify(nb, plan)]        # integrity hook
         nbformat.write(nb, executed / nb_path.name)
         shutil.rmtree(scratch, ignore_errors=True)

@@ -514,6 +514,15 @@ def arm(nb, imports: list[str] | None = None) -> dict:
     return plan
 
 
+def unshift_event(event: str) -> str:
+    """A sandbox event of the armed notebook with the cell numbers of the student's notebook
+    (the guard cell is number 0 while it runs)."""
+    def fix(match):
+        n = int(match.group(1))
+        return "cell (integrity guard)" if n == 0 else f"cell {n - 1}"
+    return re.sub(r"\bcell (\d+)\b", fix, event)
+
+
 def _untrusted_output():
     return NotebookNode(output_type="error", ename=UNTRUSTED_ENAME, evalue=UNTRUSTED_TEXT,
                         traceback=[f"{UNTRUSTED_ENAME}: {UNTRUSTED_TEXT}"])

@@ -425,3 +425,9 @@ def test_verify_guard_that_did_not_start_keeps_the_tests_results():
     assert [[o.output_type for o in c.outputs] for c in nb.cells if integrity.is_test_cell(c)] == \
         [["error"]] + [[]] * 8
     assert [c.source for c in nb.cells] == original
+
+
+def test_sandbox_events_keep_the_students_cell_numbers():
+    assert integrity.unshift_event("cell 30 timed out after 90s and was interrupted") == \
+        "cell 29 timed out after 90s and was interrupted"
+    assert integrity.unshift_event("cell 0 timed out after 90s") == "cell (integrity guard) timed out after 90s"
