@@ -137,6 +137,11 @@ ATTACKS = {
          f"{NB}: cell load_data: line 8: call of `globals`",
          f"{NB}: load_data_tests: library or IPython state altered: changed name np",
          zeroed_from("load_data_tests")]),
+    "class_patch": (  # a method of a pandas class, through an alias the screen cannot follow
+        first("load_data", "Frame = pd.DataFrame\nFrame.equals = lambda self, other: True\n"), [],
+        points("load_data_tests"),
+        [f"{NB}: load_data_tests: library or IPython state altered: changed pandas.DataFrame attributes",
+         zeroed_from("load_data_tests")]),
     "builtins_len": (
         first("load_data", "import builtins\nbuiltins.len = lambda x, _len=len: _len(x)\n"), [],
         points("load_data_tests"),
@@ -199,7 +204,8 @@ def graded(tmp_path_factory):
     ws = Workspace(root=tmp_path_factory.mktemp("forgery") / "ws")
     build(ws)
     limits = Limits(cell_timeout=90, interrupt_grace=10, memory=4 << 30)
-    results = autograde(ws, workers=2, limits=limits, progress=False)
+    # sandbox uids of their own: tests/test_grader_class.py may grade at the same time (60000+)
+    results = autograde(ws, workers=2, limits=limits, progress=False, uid_base=61000)
     return {"ws": ws, "results": {r.student: r for r in results}}
 
 
