@@ -193,7 +193,7 @@ def test_report_lines(graded, capsys):
         assert float(rows[student]["score"]) == 0
     # hostile code is flagged for review (grader/integrity.py); the spy and the hog keep their points
     review = {"spy": "cell #37: line 1: import of `os`", "hog": "cell #37: line 2: import of `os`",
-              "helper": "label_counts_tests: library or IPython state altered: changed builtin len shadowed"}
+              "helper": "missing_values_tests: library or IPython state altered: changed builtin len shadowed"}
     for student, reason in review.items():
         assert rows[student]["status"] == "needs review" and f"{LAB}.ipynb: {reason}" in rows[student]["flags"]
     assert "needs review (需要人工复核): 3 submission(s)" in printed
