@@ -36,11 +36,11 @@ from pathlib import Path
 
 import nbformat
 
-from . import course, gradebook
+from . import course, gradebook, integrity
 
 DEFAULT_WORKSPACE = course.ROOT / "grading"
 MAX_FILE_BYTES = 200 << 20
-STATE_VERSION = 1
+STATE_VERSION = 2                # 2: integrity flags (grader/integrity.py)
 
 
 @dataclass
@@ -142,6 +142,7 @@ class Result:
     sha256: str = ""
     seconds: float = 0.0
     version: int = STATE_VERSION
+    flags: list[str] = field(default_factory=list)   # integrity: reasons to review (grader/integrity.py)
 
     @property
     def failed(self) -> bool:
@@ -227,7 +228,9 @@ class Owner:
             result.problems.append("nbgrader could not prepare the notebook: " + _last_error(out))
             self.zero(lab, student, result)
             return result, []
-        return result, sorted((self.ws.autograded / student / lab).glob("*.ipynb"))
+        prepared = sorted((self.ws.autograded / student / lab).glob("*.ipynb"))
+        result.flags += integrity.screen_files(prepared, self.ws.source / lab)    # integrity hook
+        return result, prepared
 
     def record(self, result: Result) -> Result:
         """Save the grades of the executed notebooks (nbgrader's autograde without execution)."""
@@ -372,21 +375,25 @@ class InfrastructureError(RuntimeError):
     """The grader's own machinery failed on a job (not the student's code): no grade."""
 
 
-def execute_job(job: Job) -> tuple[list[str], float]:
-    """Run in a worker: execute each prepared notebook in the sandbox. Returns events; raises
-    :class:`InfrastructureError` when a kernel could not be started (see ``job.log``)."""
+def execute_job(job: Job) -> tuple[list[str], float, list[str]]:
+    """Run in a worker: execute each prepared notebook in the sandbox. Returns events, the time
+    taken and the integrity flags; raises :class:`InfrastructureError` when a kernel could not be
+    started (see ``job.log``)."""
     from .sandbox import SandboxedExecute, new_runtime
 
     started = time.monotonic()
     sandbox = _job_sandbox(job)
     events: list[str] = []
+    flags: list[str] = []
     executed = Path(job.executed_dir)
     executed.mkdir(parents=True, exist_ok=True)
     logs: list[str] = []
     for nb_path in map(Path, job.notebooks):
         nb = nbformat.read(nb_path, as_version=4)
+        plan = integrity.arm(nb)                        # integrity hook
         runtime = new_runtime(Path(job.scratch_root))
         try:
+            # the notebooks (hidden tests included) stay outside: the kernel gets them cell by cell
             _seed(runtime / "seed", nb_path.parent, job.cache)
             runner = SandboxedExecute(sandbox=sandbox, scratch=runtime,
                                       extra_arguments=["--HistoryManager.enabled=False"])
@@ -399,9 +406,10 @@ def execute_job(job: Job) -> tuple[list[str], float]:
         if runner.infrastructure:
             raise InfrastructureError(f"{nb_path.name}: {runner.infrastructure}"
                                       + (f" (log: {job.log})" if job.log else ""))
-        events += [f"{nb_path.name}: {e}" for e in runner.events]
+        events += [f"{nb_path.name}: {integrity.unshift_event(e)}" for e in runner.events]   # integrity hook
+        flags += [f"{nb_path.name}: {f}" for f in integrity.verify(nb, plan)]        # integrity hook
         nbformat.write(nb, executed / nb_path.name)
-    return events, time.monotonic() - started
+    return events, time.monotonic() - started, flags
 
 
 def _job_sandbox(job: Job):
@@ -576,7 +584,8 @@ def _run_pool(owner: Owner, todo, workers: int, uid_base: int, make_job, finishe
             for future in done:
                 result = pending.pop(future)
                 try:
-                    result.events, result.seconds = future.result()
+                    result.events, result.seconds, flags = future.result()
+                    result.flags += flags
                 except Exception as exc:  # the grader's machinery failed: no grade, retried next run
                     owner.fail(result, exc)
                 else:
@@ -611,15 +620,7 @@ def _progress(total: int, enabled: bool):
 
 
 def generate_feedback(ws: Workspace, labs: list[str] | None = None, progress: bool = True) -> list[str]:
-    """nbgrader's HTML feedback for every autograded submission; returns problems."""
-    from tqdm.auto import tqdm
+    """Chinese HTML feedback, hidden tests removed, for every autograded submission (grader/feedback.py)."""
+    from .feedback import generate
 
-    api = ws.api()
-    problems = []
-    pairs = [(lab, s) for lab in labs or ws.labs() for s in ws.students(lab)
-             if (ws.autograded / s / lab).exists()]
-    for lab, student in tqdm(pairs, desc="feedback", unit="nb", disable=not progress or not pairs):
-        out = api.generate_feedback(lab, student, force=True)
-        if not out.get("success"):
-            problems.append(f"{student} {lab}: {_last_error(out)}")
-    return problems
+    return generate(ws, labs=labs, progress=progress)

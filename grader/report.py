@@ -3,8 +3,10 @@
 * ``grades.csv``: nbgrader's own CSV export (``nbgrader export`` format);
 * ``questions.csv``: for every graded cell of every lab: mean points, share of full marks,
   share of errors, and the three most frequent failure messages (from the executed notebooks);
-* ``students.csv``: one line per student and lab: score, status (graded / invalid / failed /
-  missing), problems with the file, tampering, sandbox events (timeouts, kills, output cap);
+* ``students.csv``: one line per student and lab: score, status (graded / needs review /
+  invalid / failed / missing), problems with the file, tampering, sandbox events (timeouts,
+  kills, output cap), ``flags``: why a submission needs review (grader/integrity.py: what the
+  static screen found, test cells whose run could not be trusted and were scored 0);
 * ``figures/<lab>_scores.png`` (score histogram) and ``figures/<lab>_questions.png``
   (pass rate per question).
 """
@@ -18,6 +20,8 @@ from pathlib import Path
 import nbformat
 
 from .grading import Workspace
+
+REVIEW = "needs review"          # 需要人工复核: a flag of grader/integrity.py, not a zero by itself
 
 
 def _failure(cell) -> str | None:
@@ -109,16 +113,20 @@ def _student_line(ws, gb, lab, student, MissingEntry) -> dict:
         score, max_score = submission.score, submission.max_score
     except MissingEntry:
         submission, score, max_score = None, 0.0, gb.find_assignment(lab).max_score
+    flags = state.get("flags", [])
     if not state:
         status = "missing" if submission is None else "graded (outside this tool)"
     else:
         status = state["status"]
+        if flags and status == "graded":
+            status = REVIEW
     return {
         "student": student, "lab": lab, "score": round(score, 3), "max_score": max_score,
         "status": status,
         "problems": "; ".join(state.get("problems", [])) or ("no submission for this lab" if status == "missing" else ""),
         "tampering": "; ".join(state.get("tampering", [])),
         "sandbox": "; ".join(state.get("events", [])),
+        "flags": "; ".join(flags),
     }
 
 
@@ -172,10 +180,15 @@ def print_summary(result: dict) -> str:
     if hard:
         lines.append("hardest questions (share with full marks):")
         lines += [f"  {q['lab']} {q['grade_id']}: {q['full_marks']:.0%}  {q['message_1']}" for q in hard]
-    flagged = [r for r in result["student_rows"] if r["status"] != "graded" or r["tampering"] or r["sandbox"]]
+    review = [r for r in result["student_rows"] if r.get("flags")]
+    if review:
+        lines.append(f"needs review (需要人工复核): {len(review)} submission(s): "
+                     + ", ".join(f"{r['student']} {r['lab']}" for r in review))
+    flagged = [r for r in result["student_rows"]
+               if r["status"] != "graded" or r["tampering"] or r["sandbox"] or r.get("flags")]
     if flagged:
         lines.append("submissions to look at:")
         for r in flagged:
-            notes = " | ".join(x for x in [r["problems"], r["tampering"], r["sandbox"]] if x)
+            notes = " | ".join(x for x in [r["problems"], r["tampering"], r["sandbox"], r.get("flags", "")] if x)
             lines.append(f"  {r['student']} {r['lab']}: {r['status']}: {notes}")
     return "\n".join(lines)

@@ -14,7 +14,7 @@ from nbgrader.apps import NbGraderAPI
 from nbgrader.coursedir import CourseDirectory
 
 from conftest import ROOT
-from grader import course
+from grader import course, integrity
 
 LABS = course.labs()
 
@@ -59,8 +59,10 @@ def _grade_all(tmp_path_factory):
                 grades = [g for nb in sub.notebooks for g in nb.grades]
                 auto = [(g.name, g.auto_score, g.max_score) for g in grades if g.cell_type == "code"]
                 manual = [(g.name, g.needs_manual_grade) for g in grades if g.cell_type == "markdown"]
+                prepared = sorted((root / "autograded" / student / lab).glob("*.ipynb"))
                 results[lab, student] = {"auto": auto, "manual": manual, "score": sub.score,
-                                         "max": sub.max_score}
+                                         "max": sub.max_score,
+                                         "flags": integrity.screen_files(prepared, root / "source" / lab)}
     return results
 
 
@@ -86,3 +88,9 @@ def test_written_answers_wait_for_a_human(graded, lab):
     solution, blank = graded[lab, "solution"]["manual"], graded[lab, "blank"]["manual"]
     assert [name for name, _ in solution] == [name for name, _ in blank]
     assert all(needs for _, needs in solution)
+
+
+@pytest.mark.parametrize("lab", LABS)
+def test_nothing_is_flagged_for_review(graded, lab):
+    # the integrity screen (grader/integrity.py) on the autograded notebooks: no false alarm
+    assert graded[lab, "solution"]["flags"] == [] and graded[lab, "blank"]["flags"] == []

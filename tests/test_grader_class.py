@@ -7,6 +7,7 @@ line is asserted, and that the sandbox held. The class is graded with 2 workers;
 graded again with 1 worker (same grades), and runs are idempotent and resumable.
 """
 import csv
+import html as html_lib
 import io
 import json
 import os
@@ -20,7 +21,7 @@ from nbgrader.api import Gradebook
 
 import synthetic_class as sc
 from conftest import ROOT, TINY_LAB, TINY_POINTS, tiny_score, tiny_source, tiny_submit
-from grader import sandbox
+from grader import feedback, sandbox
 from grader.__main__ import main
 from grader.grading import Owner, Workspace, autograde
 from grader.sandbox import Limits
@@ -91,7 +92,8 @@ def build_class(ws_root, port, host):
     helper = nb(sc.solved(LAB, label_counts=variant("counts: counted the test labels").code +
                           "\n_real_len = len\ndef len(x):\n    return int(label_counts.sum()) if x is Y_train "
                           "else _real_len(x)"))
-    students["helper"] = (helper, {"label_counts_tests"})
+    # the shadowed builtin makes every later test untrusted (grader/integrity.py): scored 0, flagged
+    students["helper"] = (helper, set(list(POINTS)[list(POINTS).index("label_counts_tests"):]))
     huge = nb(solved)
     huge.cells[2].outputs = [nbformat.v4.new_output("stream", text="x" * (20 << 20))]   # 20 MB stored output
     with_cell(huge, "for _ in range(3000):\n    print('y' * 1000)")
@@ -191,14 +193,21 @@ def test_report_lines(graded, capsys):
     for student, (_, problem) in BAD_FILES.items():
         assert rows[student]["status"] == "invalid" and problem in rows[student]["problems"]
         assert float(rows[student]["score"]) == 0
-    clean = [s for s in rows if s not in BAD_FILES and s not in ("tamper", "loop", "huge")]
-    assert all(rows[s]["status"] == "graded" and not rows[s]["tampering"] and not rows[s]["sandbox"] for s in clean)
+    # hostile code is flagged for review (grader/integrity.py); the spy and the hog keep their points
+    review = {"spy": "cell #37: line 1: import of `os`", "hog": "cell #37: line 2: import of `os`",
+              "helper": "missing_values_tests: library or IPython state altered: changed builtin len shadowed"}
+    for student, reason in review.items():
+        assert rows[student]["status"] == "needs review" and f"{LAB}.ipynb: {reason}" in rows[student]["flags"]
+    assert "needs review (需要人工复核): 3 submission(s)" in printed
+    clean = [s for s in rows if s not in BAD_FILES and s not in ("tamper", "loop", "huge", *review)]
+    assert all(rows[s]["status"] == "graded" and not rows[s]["tampering"] and not rows[s]["sandbox"]
+               and not rows[s]["flags"] for s in clean)
     assert "lost/Untitled.ipynb" in (report / "unmatched_files.csv").read_text()
     # the per-question table: the helper's wrong answer is caught by the hidden test
     questions = {q["grade_id"]: q for q in csv.DictReader(open(report / "questions.csv", encoding="utf-8"))}
     n = len(rows)
     assert int(questions["label_counts_tests"]["submissions"]) == n
-    failing = 1 + len(BAD_FILES) + 3   # blank, bad files, mistake, tamper, helper
+    failing = 1 + len(BAD_FILES) + 3   # blank, bad files, mistake, tamper, helper (untrusted)
     assert float(questions["label_counts_tests"]["full_marks"]) == round((n - failing) / n, 3)
     assert "label_counts 的数值与文件中的实际计数不一致" in questions["label_counts_tests"]["message_1"] + \
         questions["label_counts_tests"]["message_2"] + questions["label_counts_tests"]["message_3"]
@@ -213,7 +222,19 @@ def test_feedback(graded):
     ws = graded["ws"]
     assert main(["feedback", "--workspace", str(ws.root), "--quiet"]) == 0
     html = (ws.feedback / "tamper" / LAB / f"{LAB}.html").read_text(encoding="utf-8")
-    assert "label_counts" in html
+    assert "label_counts" in html and "各题得分" in html
+    # no hidden test in any student's feedback (nbgrader #917); a hidden failure is named, not shown
+    hidden = feedback.hidden_lines(nbformat.read(ROOT / "solutions" / LAB / f"{LAB}.ipynb", as_version=4))
+    assert len(hidden) > 20
+    for page in ws.feedback.glob(f"*/{LAB}/*.html"):
+        text = html_lib.unescape(page.read_text(encoding="utf-8"))
+        assert not [line for line in hidden if line in text], page
+    helper = html_lib.unescape((ws.feedback / "helper" / LAB / f"{LAB}.html").read_text(encoding="utf-8"))
+    assert "需要人工复核" in helper and "需要人工复核" not in html
+    mistake = html_lib.unescape((ws.feedback / "mistake_label_counts" / LAB / f"{LAB}.html").read_text(encoding="utf-8"))
+    assert "label_counts 的索引应该依次是 0, 1, …, 9：排序了吗？" in mistake      # visible failure: its message
+    wrong = html_lib.unescape((ws.feedback / "mistake_missing_values" / LAB / f"{LAB}.html").read_text(encoding="utf-8"))
+    assert "隐藏测试未通过" in wrong and "测试集其实没有空值" not in wrong            # hidden failure: no source
 
 
 def test_rerun_is_idempotent_resumable_and_sequential_grades_match(graded):

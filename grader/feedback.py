@@ -1,0 +1,148 @@
+"""The feedback a student receives: Chinese, scores per question, no hidden test in it.
+
+nbgrader's own feedback (``nbgrader generate_feedback``) renders the autograded notebook, whose
+test cells hold the gradebook's source, hidden tests included, with tracebacks that quote them
+(nbgrader #917). Here each autograded notebook is read and cleaned in memory:
+
+* the ``### BEGIN HIDDEN TESTS`` … ``### END HIDDEN TESTS`` region of every test cell is replaced
+  by one comment line; the cell keeps its name and its score;
+* a failing test keeps only ``<error>: <message>`` when the failing line is visible, and says
+  "隐藏测试未通过" (no source, no message) when it is in the hidden region;
+* any output that quotes a hidden line (a student who printed IPython's history) is dropped;
+* the review flags of the submission (``state/<lab>/<student>.json``) go into the notebook's
+  metadata and are shown at the top.
+
+Then it is rendered as nbgrader's ``GenerateFeedback`` does (its ``GetGrades`` preprocessor puts
+the gradebook's scores and comments in, nbconvert's ``HTMLExporter`` writes the page) with the
+course's Chinese template ``grader/templates/feedback_zh`` instead of nbgrader's English one.
+"""
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import nbformat
+from nbformat import NotebookNode
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+BEGIN, END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
+HIDDEN_NOTE = "# （这里还有隐藏测试，评分时运行，不对外显示）"
+HIDDEN_FAILED = "隐藏测试未通过：你的答案通过了上面的公开检查，但没有通过评分时的隐藏测试。请对照题目要求再检查一遍。"
+DROPPED = "[这段输出含有隐藏测试的内容，已从反馈中删除]"
+ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+CELL_LINE = re.compile(r"(?:Cell In ?\[[^\]]*\]|<ipython-input-[^>]*>)(?:,)? line (\d+)")
+
+
+def hidden_span(source: str) -> tuple[int, int] | None:
+    """1-based first and last line of the hidden region (markers included), or None."""
+    lines = source.splitlines()
+    begin = next((i for i, line in enumerate(lines) if line.strip() == BEGIN), None)
+    if begin is None:
+        return None
+    end = next((i for i, line in enumerate(lines) if i > begin and line.strip() == END), len(lines) - 1)
+    return begin + 1, end + 1
+
+
+def hidden_lines(nb) -> set[str]:
+    """The hidden test lines of ``nb`` (stripped, long enough to be recognised in an output)."""
+    found = set()
+    for cell in nb.cells:
+        span = hidden_span(cell.source) if cell.cell_type == "code" else None
+        if span:
+            lines = cell.source.splitlines()[span[0]:span[1] - 1]
+            found |= {line.strip() for line in lines if len(line.strip()) >= 12}
+    return found
+
+
+def _failing_line(output) -> int | None:
+    text = ANSI.sub("", "\n".join(output.get("traceback", [])))
+    match = CELL_LINE.search(text)
+    return int(match.group(1)) if match else None
+
+
+def _output_text(output) -> str:
+    parts = [output.get("text", ""), output.get("evalue", ""), "\n".join(output.get("traceback", []))]
+    for value in output.get("data", {}).values():
+        parts.append(value if isinstance(value, str) else "".join(value) if isinstance(value, list) else "")
+    return "\n".join(str(p) for p in parts)
+
+
+def clean(nb, flags: list[str] | None = None):
+    """``nb`` (an autograded notebook) made fit for the student, in place."""
+    secret = hidden_lines(nb)
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        span = hidden_span(cell.source)
+        if span and meta.get("grade") and not meta.get("solution"):
+            outputs = []
+            for out in cell.get("outputs", []):
+                if out.get("output_type") == "error" and out.get("ename") != "IntegrityCheckFailed":
+                    line = _failing_line(out)
+                    if line is None or span[0] <= line <= span[1]:
+                        out = NotebookNode(output_type="stream", name="stderr", text=HIDDEN_FAILED + "\n")
+                    else:
+                        message = f"{out.get('ename')}: {out.get('evalue')}"
+                        out = NotebookNode(output_type="error", ename=out.get("ename"), evalue=out.get("evalue"),
+                                           traceback=[message])
+                outputs.append(out)
+            cell.outputs = outputs
+            lines = cell.source.splitlines()
+            cell.source = "\n".join(lines[:span[0] - 1] + [HIDDEN_NOTE] + lines[span[1]:])
+        kept = []
+        for out in cell.get("outputs", []):
+            text = _output_text(out)
+            if any(line in text for line in secret) or BEGIN in text:
+                out = NotebookNode(output_type="stream", name="stderr", text=DROPPED + "\n")
+            kept.append(out)
+        cell.outputs = kept
+    nb.metadata["cnn_course"] = {"review": list(flags or [])}
+    return nb
+
+
+def render(nb, ws, lab: str, student: str, name: str) -> str:
+    """HTML of the cleaned notebook ``nb``: nbgrader's GetGrades (scores and comments from the
+    gradebook) and nbconvert's HTMLExporter with the course's template."""
+    from nbconvert import HTMLExporter
+    from nbconvert.exporters.exporter import ResourcesDict
+    from nbgrader.preprocessors import GetGrades
+    from traitlets.config import Config
+
+    import nbgrader
+
+    css = Path(nbgrader.__file__).parent / "server_extensions" / "formgrader" / "static" / "node_modules" / "bootstrap" / "dist" / "css"
+    resources = ResourcesDict(nbgrader={"student": student, "assignment": lab, "notebook": name, "db_url": ws.url})
+    nb, resources = GetGrades().preprocess(nb, resources)
+    exporter = HTMLExporter(config=Config(HTMLExporter={
+        "template_name": "feedback_zh", "extra_template_basedirs": [str(TEMPLATES)],
+        "extra_template_paths": [str(css)]}))
+    body, _ = exporter.from_notebook_node(nb, resources=resources)
+    return body
+
+
+def generate(ws, labs: list[str] | None = None, progress: bool = True) -> list[str]:
+    """Chinese HTML feedback without hidden tests for every autograded submission
+    (``<workspace>/feedback/<student>/<lab>/<notebook>.html``); returns problems. One broken
+    notebook does not stop the others."""
+    from tqdm.auto import tqdm
+
+    problems = []
+    pairs = [(lab, s) for lab in labs or ws.labs() for s in ws.students(lab) if (ws.autograded / s / lab).exists()]
+    for lab, student in tqdm(pairs, desc="feedback", unit="nb", disable=not progress or not pairs):
+        state = ws.state / lab / f"{student}.json"
+        flags = json.loads(state.read_text()).get("flags", []) if state.exists() else []
+        dest = ws.feedback / student / lab
+        shutil.rmtree(dest, ignore_errors=True)
+        dest.mkdir(parents=True)
+        for path in sorted((ws.autograded / student / lab).glob("*.ipynb")):
+            try:
+                nb = clean(nbformat.read(path, as_version=4), flags)
+                html = render(nb, ws, lab, student, path.stem)
+            except Exception as exc:  # an unreadable notebook, a submission missing from the gradebook
+                problems.append(f"{student} {lab} {path.name}: {type(exc).__name__}: {str(exc)[:200]}")
+                continue
+            (dest / f"{path.stem}.html").write_text(html, encoding="utf-8")
+    return problems
