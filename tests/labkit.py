@@ -69,6 +69,7 @@ class Outcome:
 class LabReport:
     outcomes: dict[str, Outcome] = field(default_factory=dict)   # variant name -> outcome
     cell_errors: list[str] = field(default_factory=list)         # the real solution's failures
+    probes: dict[str, object] = field(default_factory=dict)      # probe name -> value after the run
 
 
 def cell_grade_id(cell) -> str | None:
@@ -99,6 +100,35 @@ def _lk_run(_sources):
 '''
 
 
+def startup_code(seed_offset: int = 0, threads: int | None = None) -> str:
+    """Kernel start-up code for stability runs, without editing the notebooks.
+
+    ``seed_offset`` is added to every ``keras.utils.set_random_seed(seed)`` the notebook calls
+    (0 reproduces the notebook's own seeds); ``threads`` caps TensorFlow's intra- and inter-op
+    thread pools (set before the notebook's first TensorFlow operation).
+    """
+    lines = ["import keras as _lk_keras"]
+    if threads:
+        lines += ["import tensorflow as _lk_tf",
+                  f"_lk_tf.config.threading.set_intra_op_parallelism_threads({int(threads)})",
+                  f"_lk_tf.config.threading.set_inter_op_parallelism_threads({int(threads)})"]
+    if seed_offset:
+        lines += ["_lk_set_random_seed = _lk_keras.utils.set_random_seed",
+                  "def _lk_offset_seed(seed, _set=_lk_set_random_seed):",
+                  f"    return _set(int(seed) + {int(seed_offset)})",
+                  "_lk_keras.utils.set_random_seed = _lk_offset_seed"]
+    return "\n".join(lines)
+
+
+def thread_env(threads: int | None) -> dict:
+    """Environment for a kernel limited to ``threads`` threads (TensorFlow, BLAS, OpenMP)."""
+    if not threads:
+        return {}
+    n = str(int(threads))
+    return {"TF_NUM_INTRAOP_THREADS": n, "TF_NUM_INTEROP_THREADS": n, "OMP_NUM_THREADS": n,
+            "OPENBLAS_NUM_THREADS": n, "MKL_NUM_THREADS": n}
+
+
 class Kernel:
     def __init__(self, kernel_name: str, cwd: Path, env: dict | None = None):
         full_env = dict(os.environ, **(env or {}))
@@ -126,8 +156,14 @@ class Kernel:
         self.km.shutdown_kernel(now=True)
 
 
-def run_lab(lab: str, variants: list[Variant], env: dict | None = None, timeout: float = 900) -> LabReport:
-    """Run ``lab``'s solution notebook once, trying every variant at its question."""
+def run_lab(lab: str, variants: list[Variant], env: dict | None = None, timeout: float = 900,
+            startup: str = "", probes: dict[str, str] | None = None) -> LabReport:
+    """Run ``lab``'s solution notebook once, trying every variant at its question.
+
+    ``startup`` runs in the kernel before the first cell (see :func:`startup_code`).
+    ``probes`` (name -> Python expression) are evaluated in the kernel after the last cell;
+    their values (or ``"error: ..."``) land in ``report.probes``.
+    """
     path = solution_path(lab)
     nb = nbformat.read(path, as_version=4)
     cells = nb.cells
@@ -141,7 +177,7 @@ def run_lab(lab: str, variants: list[Variant], env: dict | None = None, timeout:
     report = LabReport()
     kernel = Kernel(nb.metadata.kernelspec.name, path.parent, env)
     try:
-        status, ename, evalue = kernel.run(_RUNNER)
+        status, ename, evalue = kernel.run(_RUNNER + "\n" + startup)
         assert status == "ok", f"labkit runner failed: {ename}: {evalue}"
         for i, cell in enumerate(cells):
             if cell.cell_type != "code":
@@ -163,9 +199,33 @@ def run_lab(lab: str, variants: list[Variant], env: dict | None = None, timeout:
             status, ename, evalue = kernel.run(cell.source, timeout)
             if status != "ok":
                 report.cell_errors.append(f"cell {i} ({gid or 'unnamed'}): {ename}: {evalue}")
+        if probes:
+            report.probes = _probe(kernel, probes, timeout)
     finally:
         kernel.shutdown()
     return report
+
+
+_PROBE = r'''
+def _lk_probe(_exprs):
+    _out = {}
+    for _name, _expr in _exprs.items():
+        try:
+            _value = eval(_expr, globals())
+            _out[_name] = float(_value) if isinstance(_value, (int, float, _lk_np.number, _lk_np.bool_)) else repr(_value)
+        except BaseException as _e:
+            _out[_name] = f"error: {type(_e).__name__}: {_e}"
+    return _out
+'''
+
+
+def _probe(kernel: Kernel, probes: dict[str, str], timeout: float) -> dict:
+    status, ename, text = kernel.run(_PROBE + f"\nprint({MARK!r} + _lk_json.dumps(_lk_probe({json.dumps(probes)})))",
+                                     timeout)
+    found = re.search(re.escape(MARK) + r"(.*)", text) if status == "ok" else None
+    if not found:
+        return {name: f"error: {ename}: {text}" for name in probes}
+    return json.loads(found.group(1))
 
 
 def check_report(report: LabReport, variants: list[Variant]) -> list[str]:
