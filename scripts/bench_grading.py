@@ -4,8 +4,9 @@
 A class of N synthetic lab-1 submissions (correct, blank and mistake students, from the
 solution and tests/mistakes/lab01_data.py) is graded four times on this machine, one after
 the other: plain nbgrader (sequential, no sandbox), the grader with 1 worker without the
-sandbox (``--unsafe``), with 1 worker and with 2 workers (sandboxed). All runs use grading
-mode (``CNN_COURSE_FAST=1``). Results: bench/grading.json and bench/GRADING.md.
+sandbox (``--unsafe``), with 1 worker and with 2 workers (sandboxed). The notebooks run with
+the same settings as everywhere else (there is no grading mode). Results: bench/grading.json
+and bench/GRADING.md.
 
     python scripts/bench_grading.py [-n 16] [--out bench]
 """
@@ -101,7 +102,7 @@ def main() -> int:
     parser.add_argument("-n", type=int, default=16, help="number of submissions (default 16)")
     parser.add_argument("--out", type=Path, default=ROOT / "bench")
     args = parser.parse_args()
-    env = dict(os.environ, CNN_COURSE_FAST="1", TF_CPP_MIN_LOG_LEVEL="2",
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2",
                PATH=f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}")
     work = Path(tempfile.mkdtemp(prefix="bench-grade-"))
     try:

@@ -2,10 +2,9 @@
 
 A throw-away course folder is built in tmp: source/ is a copy of solutions/, submitted/
 holds two students: `solution` (the instructor's notebook) and `blank` (the generated
-student notebook, unmodified). Kernels run in grading mode (`CNN_COURSE_FAST=1`, shorter
-training), as the course's grader runs them; nbval runs the solutions in normal mode.
+student notebook, unmodified). The kernels run with the same settings as Validate, nbval
+and the student's own run: there is no grading mode.
 """
-import os
 import shutil
 
 import pytest
@@ -21,15 +20,7 @@ LABS = course.labs()
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
-    saved = os.environ.get("CNN_COURSE_FAST")
-    os.environ["CNN_COURSE_FAST"] = "1"
-    try:
-        yield _grade_all(tmp_path_factory)
-    finally:
-        if saved is None:
-            os.environ.pop("CNN_COURSE_FAST", None)
-        else:
-            os.environ["CNN_COURSE_FAST"] = saved
+    return _grade_all(tmp_path_factory)
 
 
 def _grade_all(tmp_path_factory):

@@ -2,16 +2,17 @@
 
 ``CNN_COURSE_FULL=1``
     use the full datasets instead of the shipped subsets (see :func:`utils.data.prepare`).
-``CNN_COURSE_FAST=1``
-    grading mode: the labs train for fewer epochs (:func:`epochs`). Every graded check
-    still holds for a correct solution in this mode.
+    Only the student (or the instructor) sets it; the grader's kernel never does.
+
+There is no grading mode: every lab trains the same number of epochs wherever it runs (the
+student's own run, Validate, nbval, the grader, the mistake suite), so a check that passes at
+Validate passes at grading. ``tests/test_one_setting.py`` keeps it that way.
 """
 from __future__ import annotations
 
 import os
 
 FULL_ENV = "CNN_COURSE_FULL"
-FAST_ENV = "CNN_COURSE_FAST"
 
 
 def _flag(name: str) -> bool:
@@ -23,13 +24,10 @@ def full_data() -> bool:
     return _flag(FULL_ENV)
 
 
-def fast() -> bool:
-    """True in grading mode (shorter training)."""
-    return _flag(FAST_ENV)
+def epochs(n: int, _ignored: int | None = None) -> int:
+    """``n``, whatever the environment: the number of epochs is the same in every context.
 
-
-def epochs(normal: int, fast_epochs: int | None = None) -> int:
-    """Number of epochs to train: ``normal``, or ``fast_epochs`` in grading mode."""
-    if fast() and fast_epochs is not None:
-        return int(fast_epochs)
-    return int(normal)
+    Transitional: the second argument (the old grading-mode count) is ignored, so notebooks
+    still written as ``epochs(8, 4)`` train 8 epochs everywhere. Labs should use a literal.
+    """
+    return int(n)

@@ -1,5 +1,7 @@
 from labkit import Variant
 
+HAS_NAN = "def has_nan(frame):\n    return bool(np.isnan(np.asarray(frame, dtype=float)).any())\n"
+
 VARIANTS = [
     # 1 load
     Variant("load_data", "load: train and test swapped",
@@ -30,15 +32,38 @@ VARIANTS = [
             code="label_counts = train.groupby('label').size()"),
     # 4 missing values
     Variant("missing_values", "nulls: checked the whole frame at once",
-            "train_null_summary = X_train.isnull().any().any()\ntest_has_nan = bool(np.isnan(X_test.to_numpy()).any())",
+            "train_null_summary = X_train.isnull().any().any()\n" + HAS_NAN + "test_has_nan = has_nan(X_test)",
             message="describe()"),
     Variant("missing_values", "nulls: test answer as an array",
-            "train_null_summary = X_train.isnull().any().describe()\ntest_has_nan = np.isnan(X_test.to_numpy())",
+            "train_null_summary = X_train.isnull().any().describe()\n"
+            "def has_nan(frame):\n    return np.isnan(np.asarray(frame, dtype=float))\n"
+            "test_has_nan = has_nan(X_test)",
             message="True 或 False"),
     Variant("missing_values", "nulls: claims the test set has NaNs",
-            "train_null_summary = X_train.isnull().any().describe()\ntest_has_nan = True"),
+            "train_null_summary = X_train.isnull().any().describe()\n" + HAS_NAN + "test_has_nan = True",
+            message="has_nan(X_test) 的结果"),
+    Variant("missing_values", "nulls: the printed answer hard-coded (has_nan always False)",
+            "train_null_summary = X_train.isnull().any().describe()\n"
+            "def has_nan(frame):\n    return False\n"
+            "test_has_nan = has_nan(X_test)",
+            message="没有发现数据里的空值"),
+    Variant("missing_values", "nulls: has_nan checks X_test, not its argument",
+            "train_null_summary = X_train.isnull().any().describe()\n"
+            "def has_nan(frame):\n    return bool(np.isnan(X_test.to_numpy()).any())\n"
+            "test_has_nan = has_nan(X_test)",
+            message="没有发现数据里的空值"),
+    Variant("missing_values", "nulls: no function, a bare boolean",
+            "train_null_summary = X_train.isnull().any().describe()\n"
+            "test_has_nan = bool(np.isnan(X_test.to_numpy()).any())",
+            error="NameError"),
     Variant("missing_values", "nulls: isna and numpy bool", correct=True,
-            code="train_null_summary = X_train.isna().any().describe()\ntest_has_nan = np.isnan(X_test.values).any()"),
+            code="train_null_summary = X_train.isna().any().describe()\n"
+                 "def has_nan(frame):\n    return np.isnan(np.asarray(frame)).any()\n"
+                 "test_has_nan = has_nan(X_test)"),
+    Variant("missing_values", "nulls: pandas isna inside has_nan", correct=True,
+            code="train_null_summary = X_train.isnull().any().describe()\n"
+                 "def has_nan(frame):\n    return bool(pd.DataFrame(frame).isna().to_numpy().any())\n"
+                 "test_has_nan = has_nan(X_test)"),
     # 5 normalise
     Variant("normalize", "normalise: forgot the test set", "X_train = X_train / 255.0",
             message="测试集也需要归一化"),
@@ -92,4 +117,6 @@ VARIANTS = [
             "first_label = int(np.argmax(Y_val[0]))", message="不一致"),
     Variant("first_label", "first label: argmax then item", correct=True,
             code="first_label = Y_train[0].argmax().item()"),
+    Variant("first_label", "first label: position of the 1 with list.index", correct=True,
+            code="first_label = list(Y_train[0]).index(1)"),
 ]

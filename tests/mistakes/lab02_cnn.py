@@ -70,6 +70,22 @@ def net_5x5(k=5, pad="same", extra="", drop="\n    layers.Dropout(0.5),"):
     return NET_5X5.format(k=k, pad=pad, extra=extra, drop=drop)
 
 
+def summary(count="sum(isinstance(l, layers.Conv2D) for l in network.layers)",
+            largest="max(network.layers, key=lambda l: l.count_params())"):
+    return (f"def count_conv_layers(network):\n    return {count}\n"
+            f"def find_largest_layer(network):\n    return {largest}\n"
+            "n_conv_layers = count_conv_layers(model)\n"
+            "largest_layer = find_largest_layer(model)\n"
+            "largest_layer_params = largest_layer.count_params()")
+
+
+def flatten(index="-1", shape="tuple(int(d) for d in pool(model).output.shape[1:])"):
+    return (f"def pool(network):\n    return [l for l in network.layers if isinstance(l, layers.MaxPooling2D)][{index}]\n"
+            "def flatten_length(network):\n    return int(np.prod(pool(network).output.shape[1:]))\n"
+            f"last_pool_shape = {shape}\n"
+            "flatten_size = flatten_length(model)")
+
+
 VARIANTS = [
     # 1 build the network
     Variant("build_model", "cnn: sigmoid on the last layer", cnn(last="Dense(10, activation='sigmoid')"),
@@ -86,30 +102,34 @@ VARIANTS = [
             error="ValueError"),
     Variant("build_model", "cnn: flat (784,) input as for an MLP", cnn(inp="keras.Input((784,))"),
             error="ValueError"),
-    Variant("build_model", "cnn: default (Glorot) initialiser", cnn(init=None), message="he_normal"),
+    Variant("build_model", "cnn: default (Glorot) initialiser", cnn(init=None), message="kernel_initializer"),
+    Variant("build_model", "cnn: he_uniform instead of he_normal", cnn(init="he_uniform"), message="kernel_initializer"),
+    Variant("build_model", "cnn: tanh in the convolutions", cnn().replace("activation='relu', kernel", "activation='tanh', kernel"),
+            message="卷积层的激活函数"),
     Variant("build_model", "cnn: dropout rates swapped", cnn(dropouts=(0.25, 0.2, 0.25)), message="Dropout 的比例"),
     Variant("build_model", "cnn: functional API, MaxPool2D alias", FUNCTIONAL, correct=True),
     Variant("build_model", "cnn: Sequential.add one layer at a time", ADD_STYLE, correct=True),
     # 2 summary questions
     Variant("summary_answers", "summary: pooling layers counted as convolutions",
-            "n_conv_layers = sum(isinstance(l, (layers.Conv2D, layers.MaxPooling2D)) for l in model.layers)\n"
-            "largest_layer = max(model.layers, key=lambda l: l.count_params())\n"
-            "largest_layer_params = largest_layer.count_params()",
+            summary(count="sum(isinstance(l, (layers.Conv2D, layers.MaxPooling2D)) for l in network.layers)"),
             message="卷积层的个数不对"),
     Variant("summary_answers", "summary: largest output taken for most parameters",
-            "n_conv_layers = sum(isinstance(l, layers.Conv2D) for l in model.layers)\n"
-            "largest_layer = max(model.layers, key=lambda l: int(np.prod(l.output.shape[1:])))\n"
-            "largest_layer_params = largest_layer.count_params()",
+            summary(largest="max(network.layers, key=lambda l: int(np.prod(l.output.shape[1:])))"),
             message="这不是参数最多的层"),
     Variant("summary_answers", "summary: layer name instead of the layer",
-            "n_conv_layers = sum(isinstance(l, layers.Conv2D) for l in model.layers)\n"
-            "largest_layer = max(model.layers, key=lambda l: l.count_params()).name\n"
-            "largest_layer_params = 295040",
+            summary(largest="max(network.layers, key=lambda l: l.count_params()).name")
+            .replace("largest_layer.count_params()", "295040"),
             message="层对象本身"),
+    Variant("summary_answers", "summary: the summary's numbers copied (count returns 3)",
+            summary(count="3"), message="卷积层的个数不对"),
+    Variant("summary_answers", "summary: hard-coded per network size",
+            summary(count="2 if len(network.layers) < 6 else 3"),
+            message="count_conv_layers 在另一个网络上数错了"),
+    Variant("summary_answers", "summary: answers for model written by hand, no functions",
+            "n_conv_layers = 3\nlargest_layer = model.layers[9]\nlargest_layer_params = 295040", error="NameError"),
     Variant("summary_answers", "summary: sorted and len()", correct=True,
-            code="n_conv_layers = len([l for l in model.layers if type(l).__name__ == 'Conv2D'])\n"
-                 "largest_layer = sorted(model.layers, key=lambda l: l.count_params())[-1]\n"
-                 "largest_layer_params = int(largest_layer.count_params())"),
+            code=summary(count="len([l for l in network.layers if type(l).__name__ == 'Conv2D'])",
+                         largest="sorted(network.layers, key=lambda l: l.count_params())[-1]")),
     # 3 parameter formula
     Variant("conv_formula", "formula: bias forgotten",
             "def conv2d_params(filters, kernel_size, in_channels):\n"
@@ -135,23 +155,33 @@ VARIANTS = [
                  "first_conv_params = conv2d_params(conv.filters, conv.kernel_size, model.input_shape[-1])"),
     # 4 flatten size
     Variant("flatten_size", "flatten: first pooling layer taken",
-            "pool = [l for l in model.layers if isinstance(l, layers.MaxPooling2D)][0]\n"
-            "last_pool_shape = tuple(pool.output.shape[1:])\n"
-            "flatten_size = int(np.prod(last_pool_shape))",
-            message="取的是最后一个池化层吗"),
+            flatten(index="0"), message="取的是最后一个池化层吗"),
     Variant("flatten_size", "flatten: shape with the batch axis",
-            "pool = [l for l in model.layers if isinstance(l, layers.MaxPooling2D)][-1]\n"
-            "last_pool_shape = tuple(pool.output.shape)\n"
-            "flatten_size = 6 * 6 * 64",
-            message="不含批大小"),
+            flatten(shape="tuple(pool(model).output.shape)"), message="不含批大小"),
     Variant("flatten_size", "flatten: 7x7 assumed (as if every convolution kept the size)",
-            "last_pool_shape = (7, 7, 64)\nflatten_size = 7 * 7 * 64",
-            message="展平层实际输出 2304 个数"),
+            "last_pool_shape = (7, 7, 64)\ndef flatten_length(network):\n    return 7 * 7 * 64\n"
+            "flatten_size = flatten_length(model)",
+            message="与它的展平层不一致"),
+    Variant("flatten_size", "flatten: the summary's 2304 copied",
+            "last_pool_shape = (6, 6, 64)\ndef flatten_length(network):\n    return 2304\n"
+            "flatten_size = flatten_length(model)",
+            message="与它的展平层不一致"),
+    Variant("flatten_size", "flatten: hard-coded for the two small networks it was tried on",
+            "last_pool_shape = (6, 6, 64)\ndef flatten_length(network):\n    return 20 if len(network.layers) == 6 else 2304\n"
+            "flatten_size = flatten_length(model)",
+            message="flatten_length 在讲义 001 的网络上算错了"),
     Variant("flatten_size", "flatten: by name and math.prod", correct=True,
             code="import math\n"
-                 "pools = [l for l in model.layers if 'pool' in l.name]\n"
-                 "last_pool_shape = tuple(int(d) for d in pools[-1].output.shape[1:])\n"
-                 "flatten_size = math.prod(last_pool_shape)"),
+                 "def flatten_length(network):\n"
+                 "    pools = [l for l in network.layers if 'pool' in l.name]\n"
+                 "    return math.prod(pools[-1].output.shape[1:])\n"
+                 "last_pool_shape = tuple(int(d) for d in [l for l in model.layers if 'pool' in l.name][-1].output.shape[1:])\n"
+                 "flatten_size = flatten_length(model)"),
+    Variant("flatten_size", "flatten: read from the Flatten layer", correct=True,
+            code="def flatten_length(network):\n"
+                 "    return int(next(l for l in network.layers if isinstance(l, layers.Flatten)).output.shape[-1])\n"
+                 "last_pool_shape = tuple(model.layers[6].output.shape[1:])\n"
+                 "flatten_size = flatten_length(model)"),
     # 5 initialiser experiment
     Variant("init_experiment", "init: models built but never trained",
             "init_results = {name: models.digit_cnn(second_conv_initializer=name) for name in ['zeros', 'ones', 'he_normal']}",
@@ -169,6 +199,12 @@ VARIANTS = [
             net_5x5(extra="\n    layers.MaxPooling2D((2, 2)),"), message="展平后应有 1,764 个数"),
     Variant("model_5x5", "5x5: 3x3 kernels", net_5x5(k=3), message="两个卷积层的参数是"),
     Variant("model_5x5", "5x5: Dropout 0.5 left out", net_5x5(drop=""), message="层的种类或顺序"),
+    Variant("model_5x5", "5x5: the two Dropout rates swapped",
+            net_5x5(drop="\n    layers.Dropout(0.25),").replace("layers.Dropout(0.25),\n    layers.Flatten()",
+                                                           "layers.Dropout(0.5),\n    layers.Flatten()"),
+            message="Dropout 的比例"),
+    Variant("model_5x5", "5x5: tanh in the hidden dense layer",
+            net_5x5().replace('Dense(128, activation="relu")', 'Dense(128, activation="tanh")'), message="激活函数不对"),
     Variant("model_5x5", "5x5: functional API with MaxPool2D", correct=True, code="""inp = keras.Input((28, 28, 1))
 h = layers.MaxPool2D()(layers.Conv2D(16, 5, padding="same", activation="relu")(inp))
 h = layers.MaxPool2D()(layers.Conv2D(36, 5, padding="same", activation="relu")(h))

@@ -22,6 +22,11 @@ def callback(**kw):
     return "reduce_lr = keras.callbacks.ReduceLROnPlateau(" + ", ".join(f"{k}={v}" for k, v in args.items()) + ")"
 
 
+def best(expression, head=""):
+    return (f"{head}def best_by_val_accuracy(histories):\n    return {expression}\n"
+            "best_optimizer = best_by_val_accuracy(opt_histories)")
+
+
 VARIANTS = [
     # 1 compile function
     Variant("compile_model", "compile: binary cross-entropy for ten one-hot classes",
@@ -47,6 +52,8 @@ VARIANTS = [
             message="lr"),
     Variant("optimizers", "optimizers: SGD without momentum",
             optimizer_dict(sgd="keras.optimizers.SGD(learning_rate=0.01)"), message="动量"),
+    Variant("optimizers", "optimizers: SGD with momentum 0.5",
+            optimizer_dict(sgd="keras.optimizers.SGD(learning_rate=0.01, momentum=0.5)"), message="动量大小与说明不一致"),
     Variant("optimizers", "optimizers: Adam with the handout's RMSprop rate 0.01",
             optimizer_dict(adam="keras.optimizers.Adam(learning_rate=0.01)"), message="学习率是"),
     Variant("optimizers", "optimizers: lower-case keys", optimizer_dict(keys=("sgd", "rmsprop", "adam")),
@@ -60,14 +67,26 @@ VARIANTS = [
                                 rms="keras.optimizers.RMSprop(1e-3)", adam="keras.optimizers.get('adam')")),
     # 4 best optimiser
     Variant("best_optimizer", "best: min instead of max",
-            "best_optimizer = min(opt_histories, key=lambda k: opt_histories[k].history['val_accuracy'][-1])",
-            message="不是最高的"),
+            best("min(histories, key=lambda k: histories[k].history['val_accuracy'][-1])"),
+            message="按最后一个周期的验证准确率选最高的那个"),
     Variant("best_optimizer", "best: the History instead of its name",
-            "best_optimizer = max(opt_histories.values(), key=lambda h: h.history['val_accuracy'][-1])",
+            best("max(histories.values(), key=lambda h: h.history['val_accuracy'][-1])"),
             message="名字（字符串）"),
+    Variant("best_optimizer", "best: first epoch's accuracy",
+            best("max(histories, key=lambda k: histories[k].history['val_accuracy'][0])"),
+            message="按最后一个周期的验证准确率选最高的那个"),
+    Variant("best_optimizer", "best: best epoch instead of the last one",
+            best("max(histories, key=lambda k: max(histories[k].history['val_accuracy']))"),
+            message="在另一组训练记录上选错了"),
+    Variant("best_optimizer", "best: the printed winner hard-coded",
+            best("'Adam'"), message="按最后一个周期的验证准确率选最高的那个"),
+    Variant("best_optimizer", "best: no function, a name typed in",
+            "best_optimizer = 'Adam'", error="NameError"),
     Variant("best_optimizer", "best: pandas idxmax", correct=True,
-            code="import pandas as pd\n"
-                 "best_optimizer = pd.Series({k: h.history['val_accuracy'][-1] for k, h in opt_histories.items()}).idxmax()"),
+            code=best("pd.Series({k: h.history['val_accuracy'][-1] for k, h in histories.items()}).idxmax()",
+                      head="import pandas as pd\n")),
+    Variant("best_optimizer", "best: sorted items", correct=True,
+            code=best("sorted(histories.items(), key=lambda kv: kv[1].history['val_accuracy'][-1])[-1][0]")),
     # 5 loss comparison
     Variant("loss_histories", "losses: one optimizer object reused for every run",
             f"opt = {SGD}\nloss_histories = {{}}\n"
