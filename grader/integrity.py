@@ -416,16 +416,24 @@ del _grader_setup
 '''
 
 
+def _is_locked_code(cell) -> bool:
+    return cell.cell_type == "code" and bool(_meta(cell).get("locked"))
+
+
+def _trees(nb, keep):
+    """The parsed source (IPython syntax converted) of every cell ``keep`` accepts that parses."""
+    for cell in nb.cells:
+        if keep(cell):
+            try:
+                yield ast.parse(_ipython_to_python(cell.source))
+            except (SyntaxError, ValueError):
+                continue
+
+
 def locked_bindings(nb) -> list[tuple[str, str, str | None]]:
     """``(name, module, attribute or None)`` bound by the imports of the locked cells."""
     out = []
-    for cell in nb.cells:
-        if cell.cell_type != "code" or not _meta(cell).get("locked"):
-            continue
-        try:
-            tree = ast.parse(_ipython_to_python(cell.source))
-        except (SyntaxError, ValueError):
-            continue
+    for tree in _trees(nb, _is_locked_code):
         for node in tree.body:
             if isinstance(node, ast.Import):
                 for a in node.names:
@@ -443,13 +451,8 @@ def locked_bindings(nb) -> list[tuple[str, str, str | None]]:
 def test_builtins(nb) -> list[str]:
     """Builtin names the test cells use: one defined by the student changes what a test checks."""
     names = set()
-    for cell in nb.cells:
-        if is_test_cell(cell):
-            try:
-                tree = ast.parse(_ipython_to_python(cell.source))
-            except (SyntaxError, ValueError):
-                continue
-            names |= {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and n.id in BUILTIN_NAMES}
+    for tree in _trees(nb, is_test_cell):
+        names |= {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and n.id in BUILTIN_NAMES}
     return sorted(names)
 
 
@@ -457,13 +460,7 @@ def lab_imports(source_nb) -> list[str]:
     """Modules imported by the locked cells of a lab (what the guard imports before watching),
     limited to the watched packages and matplotlib: nothing the lab does not import anyway."""
     names = []
-    for cell in source_nb.cells:
-        if cell.cell_type != "code" or not _meta(cell).get("locked"):
-            continue
-        try:
-            tree = ast.parse(_ipython_to_python(cell.source))
-        except (SyntaxError, ValueError):
-            continue
+    for tree in _trees(source_nb, _is_locked_code):
         for node in ast.walk(tree):
             if isinstance(node, ast.Import):
                 names += [a.name for a in node.names]

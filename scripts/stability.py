@@ -183,7 +183,7 @@ def write_report(out: Path = OUT) -> dict:
         for row in s["checks"]:
             note = f" ({len(row['errors'])} errors)" if row["errors"] else ""
             check = row["check"].replace("|", "\\|")
-            lines.append(f"| {lab} | {check} (`{row['cell']}`) | {row['op']} {_fmt(row['threshold'])} | "
+            lines.append(f"| {lab} | {check} (`{row['cell']}`) | {row['op']} {row['threshold']:g} | "
                          f"{_fmt(row['worst'])} | {_fmt(row['margin'])} | {row['runs']}{note} |")
         m = s["mistake_suite"]
         lines.append(f"| {lab} | mistake suite: runs with a problem ({m['variants']} variants) | = 0 | "

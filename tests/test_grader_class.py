@@ -34,7 +34,7 @@ POINTS = {"load_data_tests": 1, "split_columns_tests": 1, "label_counts_tests": 
           "normalize_tests": 2, "reshape_tests": 2, "one_hot_tests": 2, "split_tests": 2, "first_label_tests": 1}
 LOCAL_MISTAKES = {  # mistakes whose effect stays in their own question
     "label_counts": "counts: not sorted by digit",
-    "missing_values": "nulls: claims the test set has NaNs",
+    "missing_values": "nulls: the printed answer hard-coded (has_nan always False)",   # caught by a hidden test
     "one_hot": "one-hot: test labels left as digits",
     "first_label": "first label: from the validation set",
 }
@@ -234,7 +234,7 @@ def test_feedback(graded):
     mistake = html_lib.unescape((ws.feedback / "mistake_label_counts" / LAB / f"{LAB}.html").read_text(encoding="utf-8"))
     assert "label_counts 的索引应该依次是 0, 1, …, 9：排序了吗？" in mistake      # visible failure: its message
     wrong = html_lib.unescape((ws.feedback / "mistake_missing_values" / LAB / f"{LAB}.html").read_text(encoding="utf-8"))
-    assert "隐藏测试未通过" in wrong and "测试集其实没有空值" not in wrong            # hidden failure: no source
+    assert "隐藏测试未通过" in wrong and "has_nan 没有发现数据里的空值" not in wrong   # hidden failure: no source
 
 
 def test_rerun_is_idempotent_resumable_and_sequential_grades_match(graded):

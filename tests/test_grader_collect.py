@@ -283,7 +283,9 @@ from grader import collect
 source, workspace, labs, caps = sys.argv[1], sys.argv[2], json.loads(sys.argv[3]), json.loads(sys.argv[4])
 options = {"limits": collect.Limits.from_options(**caps)} if caps else {}
 print(collect.summary(collect.collect(source, workspace, labs, **options)))
-print("peak_rss_kb", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+# VmHWM: this process's own peak (ru_maxrss would carry over the forking parent's RSS across exec)
+hwm = [l for l in open("/proc/self/status") if l.startswith("VmHWM:")]
+print("peak_rss_kb", int(hwm[0].split()[1]) if hwm else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 """
 
 
