@@ -486,7 +486,18 @@ def canary_line(token: str, nonce: str) -> str:
 
 
 def _take_canary(outputs, nonce: str) -> str | None:
-    """Remove the canary's line from the cell's stdout and return what it said (or None)."""
+    """Remove the canary's line from the cell's stdout and return what it said (or None).
+
+    The kernel may flush one ``print`` in pieces (text and newline in separate stream messages),
+    so adjacent outputs of the same stream are joined first, as a notebook front end shows them."""
+    merged = []
+    for out in outputs:
+        if (merged and out.get("output_type") == "stream" and merged[-1].get("output_type") == "stream"
+                and merged[-1].get("name") == out.get("name")):
+            merged[-1]["text"] = merged[-1].get("text", "") + out.get("text", "")
+        else:
+            merged.append(out)
+    outputs[:] = merged
     for out in reversed(outputs):
         if out.get("output_type") == "stream" and out.get("name") == "stdout":
             lines = out.get("text", "").splitlines(keepends=True)

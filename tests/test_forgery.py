@@ -395,6 +395,17 @@ def test_verify_honest_run_leaves_the_notebook_as_it_was():
         ["通过 ✓\n"] * 2 + ["label_counts 的索引应该依次是 0, 1, …, 9：排序了吗？"] + ["通过 ✓\n"] * 6
 
 
+def test_verify_joins_a_print_the_kernel_flushed_in_pieces():
+    # seen on CI: the canary's text and its newline arrived as two stream messages
+    nb, plan, tests, _ = _armed()
+    nonce = plan["cells"][tests[6].id]["nonce"]
+    tests[6].outputs = [nbformat.v4.new_output("stream", text="通过 ✓\n"),
+                        nbformat.v4.new_output("stream", text=f"{nonce}:{plan['secret']}"),
+                        nbformat.v4.new_output("stream", text="\n")]
+    assert integrity.verify(nb, plan) == []
+    assert [o.get("text") for o in tests[6].outputs] == ["通过 ✓\n"]
+
+
 @pytest.mark.parametrize("how, reason", [
     ("no error", NO_CHECK),
     ("changed", "library or IPython state altered: changed numpy.allclose"),
