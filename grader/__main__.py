@@ -142,8 +142,9 @@ def main(argv: list[str] | None = None) -> int:
     auto.add_argument("--disk", default=None, help="size of a submission's /tmp and working folder (default 1G)")
     auto.add_argument("--memory", default=None, help="address-space cap per process, e.g. 6G (default)")
     auto.add_argument("--max-output", default=None, help="output kept per cell, e.g. 1M (default)")
-    auto.add_argument("--uid-base", type=int, default=60000,
-                      help="first uid of the sandboxed kernels when run as root (one per worker; default 60000); "
+    auto.add_argument("--uid-base", type=int, default=None,
+                      help="first uid of the sandboxed kernels when run as root (one per worker; default "
+                           "$GRADER_UID_BASE or 60000); "
                            "two graders on one machine need ranges that do not overlap")
     auto.add_argument("--force", action="store_true", help="grade again what was graded already")
     auto.add_argument("--unsafe", action="store_true", help="run without the bubblewrap sandbox (trusted code only)")

@@ -498,9 +498,9 @@ def preflight(ws: Workspace, sandbox: dict) -> None:
 
 def autograde(ws: Workspace, labs: list[str] | None = None, students: list[str] | None = None,
               workers: int | None = None, limits=None, unsafe: bool = False, force: bool = False,
-              progress: bool = True, uid_base: int = 60000) -> list[Result]:
+              progress: bool = True, uid_base: int | None = None) -> list[Result]:
     """Grade every collected submission (of ``labs``/``students``); returns one Result each."""
-    from .sandbox import RUNTIME_ROOT, Limits, check_available
+    from .sandbox import RUNTIME_ROOT, Limits, check_available, default_uid_base
 
     check_available(unsafe)
     limits = limits or Limits()
@@ -519,6 +519,7 @@ def autograde(ws: Workspace, labs: list[str] | None = None, students: list[str] 
                 todo.append((lab, student))
     if not todo:
         return results
+    uid_base = default_uid_base() if uid_base is None else uid_base
     sandbox, notes = batch_sandbox(limits, unsafe, workers, uid_base)
     bar = _progress(len(todo), progress)
     for note in notes:

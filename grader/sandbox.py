@@ -282,6 +282,16 @@ def _write(path: Path, value, optional: bool = False) -> None:
 
 
 # ----------------------------------------------------------------------------------------
+def default_uid_base() -> int:
+    """The first sandbox uid: ``$GRADER_UID_BASE`` or 60000. Two graders on one machine (or two
+    test processes) need ranges that do not overlap: RLIMIT_NPROC counts processes per uid."""
+    value = os.environ.get("GRADER_UID_BASE", "60000")
+    try:
+        return int(value)
+    except ValueError:
+        raise SystemExit(f"GRADER_UID_BASE must be a number, not {value!r}") from None
+
+
 # the bwrap command line
 # ----------------------------------------------------------------------------------------
 @dataclass
@@ -290,7 +300,7 @@ class Sandbox:
 
     limits: Limits = field(default_factory=Limits)
     enabled: bool = True
-    uid: int = 60000                         # used when the grader runs as root
+    uid: int = field(default_factory=lambda: default_uid_base())   # used when the grader runs as root
     readable: tuple[Path, ...] = ()          # extra read-only paths (course code and data)
     threads: int = 0                         # thread caps of the kernel's libraries; 0 = all cores
     cgroups: bool = True                     # use a cgroup per kernel when the host allows it

@@ -16,6 +16,12 @@ import pytest  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+# `make test` runs two pytest-xdist workers: each grades with its own range of sandbox uids
+# (RLIMIT_NPROC counts processes per uid, so two graders sharing a uid would starve each other).
+_XDIST = os.environ.get("PYTEST_XDIST_WORKER", "")
+if _XDIST.startswith("gw"):
+    os.environ["GRADER_UID_BASE"] = str(60000 + 200 * int(_XDIST[2:]))
+
 
 @pytest.fixture(autouse=True)
 def _close_figures():
@@ -36,8 +42,18 @@ def report_artifact(what: str, path: Path) -> None:
     _ARTIFACTS.append((what, Path(path)))
 
 
+def pytest_sessionstart(session):
+    session.config._started = __import__("time").time()
+
+
 def pytest_terminal_summary(terminalreporter):
-    for what, path in _ARTIFACTS:
+    shown = dict((str(path), what) for what, path in _ARTIFACTS)
+    # under xdist the tests ran in worker processes: list the artifact folders written in this run
+    started = getattr(terminalreporter.config, "_started", 0)
+    for folder in sorted((ROOT / "artifacts").glob("*")) if not shown else []:
+        if folder.is_dir() and folder.stat().st_mtime >= started:
+            shown[str(folder)] = "artifacts"
+    for path, what in shown.items():
         terminalreporter.write_line(f"{what}: {path}")
 
 
