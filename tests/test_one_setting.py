@@ -33,8 +33,6 @@ CONTEXT_VARIABLES = ("CNN_COURSE_FAST", "NBGRADER_EXECUTION", "NBGRADER_VALIDATI
 # CNN_COURSE_KAGGLE_DIR only say where datasets are cached.
 ALLOWED_READS = {"CNN_COURSE_FULL", "KERAS_HOME"}
 NOTEBOOKS = sorted((ROOT / "solutions").glob("*/*.ipynb")) + sorted((ROOT / "notebooks").glob("*/*.ipynb"))
-# labs 4-6 are converted on the labs-b branch; the integrator removes this once it is merged
-PENDING: set[str] = set()
 
 
 def _environment_reads(tree: ast.AST, constants: dict) -> list[str]:
@@ -87,10 +85,7 @@ def test_environment_scan_can_fail():
     assert _environment_reads(tree, _module_constants(tree)) == ["CNN_COURSE_FAST", "NBGRADER_EXECUTION", "X"]
 
 
-@pytest.mark.parametrize("path", [
-    pytest.param(p, marks=pytest.mark.xfail(strict=True, reason="labs-b removes grading-mode text and "
-                                            "settings.epochs from labs 4-6; integrator: empty PENDING"))
-    if p.parent.name in PENDING else p for p in NOTEBOOKS], ids=lambda p: f"{p.parent.parent.name}/{p.parent.name}")
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: f"{p.parent.parent.name}/{p.parent.name}")
 def test_notebook_reads_no_environment(path):
     nb = nbformat.read(path, as_version=4)
     for i, cell in enumerate(nb.cells):

@@ -6,7 +6,8 @@
 
 There is no grading mode: every lab trains the same number of epochs wherever it runs (the
 student's own run, Validate, nbval, the grader, the mistake suite), so a check that passes at
-Validate passes at grading. ``tests/test_one_setting.py`` keeps it that way.
+Validate passes at grading: the labs write their epoch counts as literals.
+``tests/test_one_setting.py`` keeps it that way.
 """
 from __future__ import annotations
 
@@ -22,12 +23,3 @@ def _flag(name: str) -> bool:
 def full_data() -> bool:
     """True when the student (or the instructor) asked for the full datasets."""
     return _flag(FULL_ENV)
-
-
-def epochs(n: int, _ignored: int | None = None) -> int:
-    """``n``, whatever the environment: the number of epochs is the same in every context.
-
-    Transitional: the second argument (the old grading-mode count) is ignored, so notebooks
-    still written as ``epochs(8, 4)`` train 8 epochs everywhere. Labs should use a literal.
-    """
-    return int(n)
