@@ -15,6 +15,7 @@ every job to a ``dask.distributed`` cluster (``--scheduler tcp://HOST:8786``), w
 """
 from __future__ import annotations
 
+import asyncio
 import concurrent.futures as cf
 import multiprocessing
 import threading
@@ -115,8 +116,13 @@ class DaskExecutor:
                 bridge.set_result(done.result())
             except KilledWorker as exc:
                 bridge.set_exception(SubmissionKilledWorkers(f"KilledWorker: {exc}"))
-            except cf.CancelledError as exc:
-                bridge.set_exception(ExecutorGone(f"Dask cancelled the job ({exc or 'scheduler lost'})"))
+            except (cf.CancelledError, asyncio.CancelledError) as exc:
+                # Dask cancels every future of a client that lost its scheduler
+                if self.client.status != "running":
+                    bridge.set_exception(ExecutorGone(f"lost the Dask scheduler at {self.address} "
+                                                      f"(client {self.client.status})"))
+                else:
+                    bridge.set_exception(RuntimeError(f"Dask cancelled the job: {exc}"))
             except BaseException as exc:  # noqa: BLE001 - the owner decides
                 bridge.set_exception(exc)
             with self._lock:

@@ -240,15 +240,21 @@ def run_on_this_machine(job: Job) -> Outcome:
     with _UidSlot(int(job.sandbox.get("uid", 60000))) as uid:
         local = Job(job.student, job.lab, job.notebooks, dict(sandbox, uid=uid), job.files,
                     machine["cache"], job.attempt)
-        return run_isolated(local, limit)
+        outcome = run_isolated(local, limit)
+    outcome.worker = where()
+    outcome.log = f"=== run by Dask worker {where()} (sandbox uid {uid})\n{outcome.log}"
+    return outcome
 
 
 def _die_with_parent() -> None:
+    """Called first thing in the job's process: it dies (SIGKILL) with the worker that started
+    it (``PR_SET_PDEATHSIG``), and at once when that worker is gone already."""
     import ctypes
     import signal
 
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(1, signal.SIGKILL)      # PR_SET_PDEATHSIG: the job dies with its worker
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)
+    if str(os.getppid()) != os.environ.get("GRADER_WORKER_PID"):
+        os._exit(1)
 
 
 def run_isolated(job: Job, limit: float) -> Outcome:
@@ -256,7 +262,7 @@ def run_isolated(job: Job, limit: float) -> Outcome:
     process group after ``limit`` seconds or when the worker dies."""
     proc = subprocess.Popen([sys.executable, "-m", "grader.worker"], stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
-                            preexec_fn=_die_with_parent)
+                            env=dict(os.environ, GRADER_WORKER_PID=str(os.getpid())))
     try:
         out, err = proc.communicate(pickle.dumps(job), timeout=limit)
     except subprocess.TimeoutExpired:
@@ -269,9 +275,10 @@ def run_isolated(job: Job, limit: float) -> Outcome:
         raise
     try:
         kind, value = pickle.loads(out)
-    except Exception:
+    except Exception as exc:
         raise InfrastructureError(f"worker {where()}: the job's process ended with code {proc.returncode} "
-                                  "without a result", err.decode("utf-8", "replace")[-20000:]) from None
+                                  f"without a result ({len(out)} bytes: {type(exc).__name__}: {exc})",
+                                  err.decode("utf-8", "replace")[-20000:]) from None
     if kind == "error":
         raise value
     return value
@@ -279,6 +286,8 @@ def run_isolated(job: Job, limit: float) -> Outcome:
 
 def _main() -> int:
     """``python -m grader.worker``: a pickled Job on stdin, ("ok", Outcome) or ("error", exc) on stdout."""
+    if os.environ.get("GRADER_WORKER_PID"):
+        _die_with_parent()
     job = pickle.loads(sys.stdin.buffer.read())
     stdout = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)                # whatever else prints goes to stderr, not into the result
@@ -297,4 +306,7 @@ def _main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(_main())
+    # run as grader.worker, not __main__: what it pickles must unpickle in the worker
+    from grader.worker import _main as main
+
+    sys.exit(main())
