@@ -67,6 +67,29 @@ class LocalExecutor:
         self._pool.shutdown(wait=True, cancel_futures=True)
 
 
+class NoopExecutor:
+    """Executes nothing: the prepared notebook comes back at once as if executed (the owner's
+    own cost, ``scripts/bench_owner.py``). Never for grading: no test cell runs."""
+
+    slots = 64
+
+    def submit(self, job: Job) -> cf.Future:
+        from .worker import Outcome
+
+        future: cf.Future = cf.Future()
+        future.set_result(Outcome(dict(job.notebooks), [], 0.0, [], "no-op executor: nothing ran\n", "noop"))
+        return future
+
+    def check(self) -> None:
+        return None
+
+    def interrupt(self) -> None:
+        return None
+
+    def close(self) -> None:
+        return None
+
+
 class DaskExecutor:
     """Every job goes to the Dask cluster at ``address`` (``tcp://HOST:8786``).
 
