@@ -153,6 +153,7 @@ class Owner:
             CourseDirectory={"submitted_directory": "executed"})
         self.generate_api = ws.api()
         self._ready: set[str] = set()
+        self._references: dict[tuple[str, int], dict] = {}
         ws.write_config()
 
     def ensure_assignment(self, lab: str) -> None:
@@ -315,6 +316,21 @@ class Owner:
             gb.db.commit()
         self.save(result)
 
+    def _protected(self, release_path: Path) -> dict:
+        """{grade id: (checksum, graded)} of the released notebook's protected cells, read once
+        per batch (not per submission) unless the file changes."""
+        key = (str(release_path), release_path.stat().st_mtime_ns)
+        if key not in self._references:
+            release = nbformat.read(release_path, as_version=4)
+            reference = {}
+            for cell in release.cells:
+                meta = cell.get("metadata", {}).get("nbgrader", {})
+                protected = meta.get("locked") or (meta.get("grade") and not meta.get("solution"))
+                if meta.get("grade_id") and protected:
+                    reference[meta["grade_id"]] = (meta.get("checksum"), bool(meta.get("grade")))
+            self._references[key] = reference
+        return self._references[key]
+
     def _source_notebooks(self, lab: str) -> list[str]:
         return sorted(p.stem for p in (self.ws.source / lab).glob("*.ipynb"))
 
@@ -323,13 +339,7 @@ class Owner:
         or are gone. nbgrader's OverwriteCells restores them before execution."""
         from nbgrader import utils
 
-        release = nbformat.read(self.ws.root / "release" / lab / f"{notebook}.ipynb", as_version=4)
-        reference = {}
-        for cell in release.cells:
-            meta = cell.get("metadata", {}).get("nbgrader", {})
-            protected = meta.get("locked") or (meta.get("grade") and not meta.get("solution"))
-            if meta.get("grade_id") and protected:
-                reference[meta["grade_id"]] = (meta.get("checksum"), bool(meta.get("grade")))
+        reference = self._protected(self.ws.root / "release" / lab / f"{notebook}.ipynb")
         found, seen = [], set()
         for cell in nb.cells:
             gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")

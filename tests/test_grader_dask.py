@@ -228,3 +228,39 @@ def test_a_class_graded_on_dask_survives_a_killed_worker_and_refuses_without_san
     finally:
         stopper.join()
     assert "blank" not in states(ws)
+
+
+def test_a_job_that_keeps_killing_workers_is_that_students_zero_flagged(tmp_path):
+    """Dask's KilledWorker (the task was running on every worker that died) for one student:
+    that student's 0 with the reason, flagged for review and kept; the others are graded."""
+    import concurrent.futures as cf
+
+    from conftest import TINY_LAB, TINY_POINTS, tiny_score, tiny_source, tiny_submit
+    from grader.executors import NoopExecutor, SubmissionKilledWorkers
+    from grader.grading import Owner, autograde
+
+    class KillsOnBob(NoopExecutor):
+        def submit(self, job):
+            if job.student != "bob":
+                return super().submit(job)
+            future = cf.Future()
+            future.set_exception(SubmissionKilledWorkers("KilledWorker: ('grade-tiny-bob-0-1234', <Worker ...>)"))
+            return future
+
+    ws = Workspace(root=tmp_path / "ws", source=tiny_source(tmp_path / "source"))
+    tiny_submit(ws, "alice")
+    tiny_submit(ws, "bob")
+    results = {r.student: r for r in autograde(ws, executor=KillsOnBob(), progress=False)}
+    bob = results["bob"]
+    assert bob.status == "graded" and tiny_score(ws, "bob") == 0
+    assert any("killed its grading worker" in f and "KilledWorker" in f for f in bob.flags), bob
+    assert results["alice"].status == "graded" and tiny_score(ws, "alice") == TINY_POINTS
+    assert Owner(ws).done(TINY_LAB, "bob") is not None          # kept: a human looks, --force regrades
+    import csv
+
+    from grader import report
+
+    paths = report.build(ws, tmp_path / "report")
+    with open(paths["students"], newline="", encoding="utf-8") as f:
+        rows = {r["student"]: r for r in csv.DictReader(f)}
+    assert rows["bob"]["status"] == report.REVIEW and "KilledWorker" in rows["bob"]["flags"], rows["bob"]
