@@ -50,7 +50,8 @@ def cmd_autograde(args) -> int:
     try:
         results = grading.autograde(ws, labs=args.labs or None, students=args.student or None,
                                     workers=args.workers, limits=limits, unsafe=args.unsafe,
-                                    force=args.force, uid_base=args.uid_base, progress=not args.quiet)
+                                    force=args.force, uid_base=args.uid_base, progress=not args.quiet,
+                                    scheduler=args.scheduler)
     except KeyboardInterrupt:
         return 130
     bad = [r for r in results if r.failed or r.tampering]
@@ -129,6 +130,9 @@ def main(argv: list[str] | None = None) -> int:
     auto.add_argument("--student", action="append", help="only this student (repeatable)")
     auto.add_argument("--workers", type=int, default=None,
                       help="parallel kernels (default: the CPUs this process may use)")
+    auto.add_argument("--scheduler", default=None, metavar="tcp://HOST:8786",
+                      help="run every job on this Dask cluster (dask scheduler + dask worker on each lab PC; "
+                           "see README) instead of local worker processes")
     auto.add_argument("--timeout", type=int, default=None, help="seconds per cell (default 300)")
     auto.add_argument("--notebook-timeout", type=int, default=None, help="seconds per notebook (default 3600)")
     auto.add_argument("--total-memory", default=None,

@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from traitlets.config import Config
@@ -13,6 +14,31 @@ ROOT = Path(__file__).resolve().parents[1]
 SOLUTIONS = ROOT / "solutions"
 NOTEBOOKS = ROOT / "notebooks"
 CONFIG_FILE = Path(__file__).resolve().parent / "nbgrader_config.py"
+
+
+@dataclass(frozen=True)
+class KernelSetup:
+    """What a course gives every sandboxed kernel (grader/sandbox.py knows no course):
+
+    * ``readable``: folders bound read-only into the sandbox, at the same path (on a Dask
+      worker: the paths of that worker's own checkout of the course);
+    * ``env``: environment variables set in the kernel;
+    * ``thread_variables``: the variables that cap a kernel's threads (cores / workers).
+    """
+
+    readable: tuple[Path, ...] = ()
+    env: dict[str, str] = field(default_factory=dict)
+    thread_variables: tuple[str, ...] = ()
+
+
+# This course: its helpers (utils/) and data files (data/); TensorFlow, OpenMP and BLAS threads.
+# Nothing else of the course: CNN_COURSE_FAST (the tests' quick mode) never reaches a graded kernel.
+KERNEL_SETUP = KernelSetup(
+    readable=(ROOT / "utils", ROOT / "data"),
+    env={},
+    thread_variables=("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS",
+                      "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS"),
+)
 
 
 def labs(source: Path = SOLUTIONS) -> list[str]:

@@ -18,6 +18,7 @@ course's Chinese template ``grader/templates/feedback_zh`` instead of nbgrader's
 """
 from __future__ import annotations
 
+import functools
 import json
 import re
 import shutil
@@ -106,21 +107,28 @@ def clean(nb, flags: list[str] | None = None):
 def render(nb, ws, lab: str, student: str, name: str) -> str:
     """HTML of the cleaned notebook ``nb``: nbgrader's GetGrades (scores and comments from the
     gradebook) and nbconvert's HTMLExporter with the course's template."""
-    from nbconvert import HTMLExporter
     from nbconvert.exporters.exporter import ResourcesDict
     from nbgrader.preprocessors import GetGrades
+
+    resources = ResourcesDict(nbgrader={"student": student, "assignment": lab, "notebook": name, "db_url": ws.url})
+    nb, resources = GetGrades().preprocess(nb, resources)
+    body, _ = _exporter().from_notebook_node(nb, resources=resources)
+    return body
+
+
+@functools.lru_cache(maxsize=1)
+def _exporter():
+    """One HTMLExporter for every page: its Jinja templates are compiled once, not per notebook
+    (a third of the feedback's cost, scripts/bench_owner.py)."""
+    from nbconvert import HTMLExporter
     from traitlets.config import Config
 
     import nbgrader
 
     css = Path(nbgrader.__file__).parent / "server_extensions" / "formgrader" / "static" / "node_modules" / "bootstrap" / "dist" / "css"
-    resources = ResourcesDict(nbgrader={"student": student, "assignment": lab, "notebook": name, "db_url": ws.url})
-    nb, resources = GetGrades().preprocess(nb, resources)
-    exporter = HTMLExporter(config=Config(HTMLExporter={
+    return HTMLExporter(config=Config(HTMLExporter={
         "template_name": "feedback_zh", "extra_template_basedirs": [str(TEMPLATES)],
         "extra_template_paths": [str(css)]}))
-    body, _ = exporter.from_notebook_node(nb, resources=resources)
-    return body
 
 
 def generate(ws, labs: list[str] | None = None, progress: bool = True) -> list[str]:

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import functools
 import re
 import secrets
 import warnings
@@ -267,8 +268,17 @@ def screen_files(prepared, source_folder) -> list[str]:
         if not source.exists():
             continue
         nb = nbformat.read(path, as_version=4)
-        findings += [f"{path.name}: {f}" for f in screen_notebook(nb, nbformat.read(source, as_version=4))]
+        findings += [f"{path.name}: {f}" for f in screen_notebook(nb, _source_notebook(str(source),
+                                                                                     source.stat().st_mtime_ns))]
     return findings
+
+
+@functools.lru_cache(maxsize=64)
+def _source_notebook(path: str, mtime_ns: int):
+    """A source notebook, read once per batch rather than once per submission (read-only use)."""
+    import nbformat
+
+    return nbformat.read(path, as_version=4)
 
 
 # ----------------------------------------------------------------------------------------

@@ -6,7 +6,8 @@ The kernel of a submission is started through ``bwrap`` (Debian package ``bubble
   (Unix sockets in a short per-job folder under ``/tmp``, so that the 107-byte socket path
   limit holds whatever the workspace's path), which works across network namespaces;
 * a file system view built from read-only binds of what a kernel needs (system libraries,
-  the Python installation, the course's environment, ``utils/`` and ``data/``, a minimal
+  the Python installation, the course's environment and the folders the course's
+  configuration names (grader/course.py ``KERNEL_SETUP``: ``utils/``, ``data/``), a minimal
   ``/etc``); the only writable places are size-limited tmpfs mounts: ``/tmp`` (which holds
   the kernel's working folder, ``/tmp/work``) and ``/dev/shm``. Nothing the student writes
   reaches the host's disk: the executed notebook comes back over the kernel protocol;
@@ -49,7 +50,7 @@ from nbclient.util import run_sync
 from nbformat import NotebookNode
 from nbgrader.preprocessors import Execute
 
-from .course import ROOT
+from .course import KERNEL_SETUP, KernelSetup
 
 INSTALL_HINT = ("bubblewrap (bwrap) is not installed: student code cannot be sandboxed.\n"
                 "Install it with `sudo apt-get install bubblewrap` (or `make system-deps`), "
@@ -301,15 +302,15 @@ class Sandbox:
     limits: Limits = field(default_factory=Limits)
     enabled: bool = True
     uid: int = field(default_factory=lambda: default_uid_base())   # used when the grader runs as root
-    readable: tuple[Path, ...] = ()          # extra read-only paths (course code and data)
+    readable: tuple[Path, ...] = ()          # extra read-only paths
     threads: int = 0                         # thread caps of the kernel's libraries; 0 = all cores
     cgroups: bool = True                     # use a cgroup per kernel when the host allows it
     bwrap: str = ""                          # bwrap's path (default: found on PATH)
+    setup: KernelSetup = KERNEL_SETUP        # the course's binds and environment (grader/course.py)
 
     def default_readable(self) -> list[Path]:
         paths = [Path(sys.prefix), Path(sys.base_prefix), Path(sys.exec_prefix)]
-        paths += [ROOT / "utils", ROOT / "data"]
-        return paths + list(self.readable)
+        return paths + list(self.setup.readable) + list(self.readable)
 
     @property
     def cpus(self) -> float:
@@ -439,9 +440,10 @@ class SandboxKernelManager(AsyncKernelManager):
         return cmd
 
 
-def kernel_env(work: Path, extra: dict | None = None, threads: int = 0) -> dict:
+def kernel_env(work: Path, extra: dict | None = None, threads: int = 0, setup: KernelSetup = KERNEL_SETUP) -> dict:
     """The kernel's whole environment: nothing of the grader's own (tokens, paths) leaks in.
-    ``threads`` caps the threads of TensorFlow, OpenMP and BLAS (cores / workers)."""
+    ``threads`` caps the threads of the libraries ``setup.thread_variables`` name (cores / workers);
+    ``setup.env`` is the course's own."""
     env = {
         "PATH": f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin",
         "HOME": str(work),
@@ -456,9 +458,9 @@ def kernel_env(work: Path, extra: dict | None = None, threads: int = 0) -> dict:
         "PYDEVD_DISABLE_FILE_VALIDATION": "1",
         "NBGRADER_EXECUTION": "autograde",     # as `nbgrader autograde` sets it
     }
+    env.update(setup.env)
     if threads:
-        for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS",
-                     "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS"):
+        for name in setup.thread_variables:
             env[name] = str(threads)
     env.update(extra or {})
     return env
@@ -604,7 +606,7 @@ class SandboxedExecute(Execute):
 
     async def async_start_new_kernel(self, **kwargs):
         work = self._sandbox.work_dir(self._runtime)
-        kwargs["env"] = kernel_env(work, threads=self._sandbox.threads)
+        kwargs["env"] = kernel_env(work, threads=self._sandbox.threads, setup=self._sandbox.setup)
         kwargs["cwd"] = str(work if not self._sandbox.enabled else self._runtime)
         kwargs["stdout"] = kwargs["stderr"] = self._pipe.write_fd   # the notebook gets the output
         try:

@@ -1,8 +1,8 @@
 """Benchmark of the grader (``make bench-grade``): plain ``nbgrader autograde`` against
 ``python -m grader autograde`` with 1 and 2 workers, and the sandbox's overhead per notebook.
 
-A class of N synthetic lab-1 submissions (correct, blank and mistake students, from the
-solution and tests/mistakes/lab01_data.py) is graded four times on this machine, one after
+A class of N synthetic lab-1 submissions (correct, blank and one-mistake students, built
+from the solution by scripts/synthetic.py) is graded four times on this machine, one after
 the other: plain nbgrader (sequential, no sandbox), the grader with 1 worker without the
 sandbox (``--unsafe``), with 1 worker and with 2 workers (sandboxed). The notebooks run with
 the same settings as everywhere else (there is no grading mode). Results: bench/grading.json
@@ -16,6 +16,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import shutil
 import subprocess
 import sys
@@ -24,8 +25,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "scripts"))
 LAB = "lab01_data"
+BEGIN, END = "<!-- bench_grading: begin -->", "<!-- bench_grading: end -->"
 
 
 def load() -> str:
@@ -33,18 +35,16 @@ def load() -> str:
 
 
 def make_class(n: int, folder: Path) -> None:
-    import synthetic_class as sc
+    import synthetic as sy
 
-    mistakes = [v for v in sc.variants(LAB) if not v.correct]
     for i in range(n):
         if i % 4 == 1:
             answers = {}
         elif i % 4 == 2:
-            v = mistakes[i % len(mistakes)]
-            answers = sc.solved(LAB, **{v.grade_id: v.code})
+            answers = sy.mistaken(LAB, i)          # one question answered with `pass`
         else:
-            answers = sc.solved(LAB)
-        sc.write(sc.student_notebook(LAB, answers), folder / f"s{i:03d}" / f"{LAB}.ipynb")
+            answers = sy.solved(LAB)
+        sy.write(sy.student_notebook(LAB, answers), folder / f"s{i:03d}" / f"{LAB}.ipynb")
 
 
 CPU: dict[str, float] = {}
@@ -90,6 +90,45 @@ def ours(label: str, class_dir: Path, root: Path, env: dict, *flags: str) -> flo
     return timed([*grader, "autograde", LAB, "--workspace", str(root), "--quiet", *flags], label, env=env, cwd=ROOT)
 
 
+def dask_cluster(workers: int, env: dict):
+    """A local ``dask scheduler`` and ``workers`` ``dask worker --nthreads 1`` processes; returns
+    (address, processes)."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    dask = str(Path(sys.executable).parent / "dask")
+    address = f"tcp://127.0.0.1:{port}"
+    quiet = dict(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, cwd=ROOT, start_new_session=True)
+    procs = [subprocess.Popen([dask, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"], **quiet)]
+    procs += [subprocess.Popen([dask, "worker", address, "--nthreads", "1", "--no-dashboard", "--host", "127.0.0.1"],
+                               **quiet) for _ in range(workers)]
+    from distributed import Client
+
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            with Client(address, timeout=5, set_as_default=False) as client:
+                client.wait_for_workers(workers, timeout=max(1, deadline - time.monotonic()))
+                return address, procs
+        except (OSError, TimeoutError):
+            time.sleep(0.5)
+    stop(procs)
+    raise SystemExit(f"bench: the local Dask cluster at {address} did not start")
+
+
+def stop(procs) -> None:
+    import signal
+
+    for proc in procs:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.wait()
+
+
 def grades(db: Path) -> dict:
     from nbgrader.api import Gradebook
 
@@ -116,8 +155,16 @@ def main() -> int:
         loads["after_1_worker"] = load()
         seconds["grader_2_workers"] = ours("grader_2_workers", work / "class", work / "w2", env, "--workers", "2")
         loads["after_2_workers"] = load()
+        address, procs = dask_cluster(2, env)
+        try:
+            seconds["grader_dask_2_workers"] = ours("grader_dask_2_workers", work / "class", work / "dask", env,
+                                                    "--scheduler", address)
+        finally:
+            stop(procs)
+        loads["after_dask_2_workers"] = load()
         same = grades(work / "plain" / "gradebook.db") == grades(work / "w1" / "gradebook.db") \
-            == grades(work / "w2" / "gradebook.db") == grades(work / "w1u" / "gradebook.db")
+            == grades(work / "w2" / "gradebook.db") == grades(work / "w1u" / "gradebook.db") \
+            == grades(work / "dask" / "gradebook.db")
     finally:
         shutil.rmtree(work, ignore_errors=True)
     n = args.n
@@ -138,7 +185,7 @@ def main() -> int:
     (args.out / "grading.json").write_text(json.dumps(result, indent=1))
     rows = "\n".join(f"| {k} | {result['seconds'][k]} | {result['seconds_per_notebook'][k]} | "
                      f"{result['speedup_vs_plain'][k]}× |" for k in seconds)
-    (args.out / "GRADING.md").write_text(f"""# Grading benchmark
+    section = f"""{BEGIN}
 
 `make bench-grade` ({n} synthetic lab-1 submissions, {result['cores']} cores, {result['date']},
 {result['machine']}).
@@ -152,8 +199,16 @@ notebook ({result['sandbox_overhead_pct']} % wall clock). Same grades in every r
 
 Load average (1, 5, 15 min) while it ran: {json.dumps(loads)}. Other jobs were using the
 machine at the same time when the load is above the number of cores; the ratios are then
-only indicative.
-""")
+only indicative. `grader_dask_2_workers`: the same class through `--scheduler` on a local
+`dask scheduler` with two `dask worker --nthreads 1` (started before the timer).
+{END}"""
+    md = args.out / "GRADING.md"
+    text = md.read_text() if md.exists() else ""
+    if BEGIN in text:          # the other sections (integrity, owner) stay
+        text = re.sub(re.escape(BEGIN) + ".*?" + re.escape(END), lambda _: section, text, flags=re.S)
+    else:
+        text = "# Grading benchmark\n\n" + section + "\n\n" + text.removeprefix("# Grading benchmark\n")
+    md.write_text(text)
     print(json.dumps(result, indent=1))
     return 0 if same else 1
 
