@@ -69,7 +69,8 @@ def cmd_autograde(args) -> int:
 def cmd_feedback(args) -> int:
     from . import grading
 
-    problems = grading.generate_feedback(_workspace(args), labs=args.labs or None, progress=not args.quiet)
+    problems = grading.generate_feedback(_workspace(args), labs=args.labs or None, progress=not args.quiet,
+                                         workers=args.workers)
     for line in problems:
         print(line)
     print(f"feedback in {_workspace(args).feedback}")
@@ -157,6 +158,8 @@ def main(argv: list[str] | None = None) -> int:
 
     fb = sub.add_parser("feedback", parents=[common], help="nbgrader's HTML feedback per student and lab")
     fb.add_argument("labs", nargs="*")
+    fb.add_argument("--workers", type=int, default=None,
+                    help="processes rendering the pages (default: the CPUs this process may use)")
     fb.add_argument("--quiet", action="store_true")
     fb.set_defaults(func=cmd_feedback)
 

@@ -21,7 +21,7 @@ import concurrent.futures as cf
 import os
 from dataclasses import asdict
 
-from . import gradebook
+from . import gradebook, nbfast
 from .executors import DaskExecutor, ExecutorGone, LocalExecutor, SubmissionKilledWorkers
 from .owner import (DEFAULT_WORKSPACE, MAX_FILE_BYTES, STATE_VERSION, Owner, Result, Workspace,  # noqa: F401
                     check_file, _last_error, _tree_digest)
@@ -136,7 +136,8 @@ def autograde(ws: Workspace, labs: list[str] | None = None, students: list[str] 
     # a shared PostgreSQL gradebook: one owner per lab, shared rows created up front (grader/gradebook.py)
     claim = gradebook.claim(ws, sorted({lab for lab, _ in todo}), sorted({s for _, s in todo}))
     try:
-        run_batch(owner, todo, executor, make_job, finished)
+        with nbfast.batch(ws.url, ws.course_id):     # one open gradebook for the batch (grader/nbfast.py)
+            run_batch(owner, todo, executor, make_job, finished)
     except KeyboardInterrupt:
         bar.write("interrupted: graded submissions are kept; run autograde again to resume")
         raise
@@ -196,8 +197,10 @@ def _progress(total: int, enabled: bool):
                            "[{elapsed}<{remaining}, {rate_fmt}] {postfix}")
 
 
-def generate_feedback(ws: Workspace, labs: list[str] | None = None, progress: bool = True) -> list[str]:
+def generate_feedback(ws: Workspace, labs: list[str] | None = None, progress: bool = True,
+                      workers: int | None = None) -> list[str]:
     """Chinese HTML feedback, hidden tests removed, for every autograded submission (grader/feedback.py)."""
     from .feedback import generate
 
-    return generate(ws, labs=labs, progress=progress)
+    with nbfast.batch(ws.url, ws.course_id):
+        return generate(ws, labs=labs, progress=progress, workers=max(1, workers or default_workers()))

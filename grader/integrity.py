@@ -73,7 +73,10 @@ BUILTIN_NAMES = {n for n in dir(builtins) if not n.startswith("_")}
 # ----------------------------------------------------------------------------------------
 # 1. static screen
 # ----------------------------------------------------------------------------------------
+@functools.lru_cache(maxsize=8192)
 def _ipython_to_python(source: str) -> str:
+    """The Python IPython runs for ``source`` (remembered: the cells the instructor wrote are
+    the same in every submission of a batch)."""
     from IPython.core.inputtransformer2 import TransformerManager
 
     with warnings.catch_warnings():
@@ -81,22 +84,35 @@ def _ipython_to_python(source: str) -> str:
         return TransformerManager().transform_cell(source)
 
 
+@functools.lru_cache(maxsize=8192)
+def _imports(source: str) -> tuple[tuple[str, str, bool], ...]:
+    """``(alias, module, plain import)`` for every import of one cell (remembered)."""
+    try:
+        tree = ast.parse(_ipython_to_python(source))
+    except (SyntaxError, ValueError):
+        return ()
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                module = alias.name if alias.asname else alias.name.split(".")[0]
+                found.append((alias.asname or alias.name.split(".")[0], module, True))
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            for alias in node.names:
+                # `from utils import data as course_data`: a module; `from x import f`: maybe not
+                found.append((alias.asname or alias.name, f"{node.module}.{alias.name}", False))
+    return tuple(found)
+
+
 def module_aliases(sources) -> dict[str, str]:
     """Names bound to modules by the imports of ``sources`` (alias -> module)."""
     found = {}
     for source in sources:
-        try:
-            tree = ast.parse(_ipython_to_python(source))
-        except (SyntaxError, ValueError):
-            continue
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Import):
-                for alias in node.names:
-                    found[alias.asname or alias.name.split(".")[0]] = alias.name if alias.asname else alias.name.split(".")[0]
-            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-                for alias in node.names:
-                    # `from utils import data as course_data`: a module; `from x import f`: maybe not
-                    found.setdefault(alias.asname or alias.name, f"{node.module}.{alias.name}")
+        for alias, module, plain in _imports(source):
+            if plain:
+                found[alias] = module
+            else:
+                found.setdefault(alias, module)
     return found
 
 
@@ -262,14 +278,20 @@ def screen_files(prepared, source_folder) -> list[str]:
     import nbformat
     from pathlib import Path
 
+    return screen_notebooks({Path(p).name: nbformat.read(p, as_version=4) for p in prepared}, source_folder)
+
+
+def screen_notebooks(notebooks: dict, source_folder) -> list[str]:
+    """``screen_notebook`` over prepared notebooks already in memory ({file name: notebook})."""
+    from pathlib import Path
+
     findings = []
-    for path in map(Path, prepared):
-        source = Path(source_folder) / path.name
+    for name, nb in notebooks.items():
+        source = Path(source_folder) / name
         if not source.exists():
             continue
-        nb = nbformat.read(path, as_version=4)
-        findings += [f"{path.name}: {f}" for f in screen_notebook(nb, _source_notebook(str(source),
-                                                                                     source.stat().st_mtime_ns))]
+        findings += [f"{name}: {f}" for f in screen_notebook(nb, _source_notebook(str(source),
+                                                                                 source.stat().st_mtime_ns))]
     return findings
 
 

@@ -31,7 +31,7 @@ from pathlib import Path
 
 import nbformat
 
-from . import course, integrity
+from . import course, integrity, nbfast
 from .worker import InfrastructureError, Job, Outcome
 
 DEFAULT_WORKSPACE = course.ROOT / "grading"
@@ -70,6 +70,10 @@ class Workspace:
     @property
     def state(self) -> Path:
         return self.root / "state"
+
+    @property
+    def course_id(self) -> str:
+        return self.config().CourseDirectory.get("course_id") or ""
 
     @property
     def url(self) -> str:
@@ -117,11 +121,15 @@ class Workspace:
 
 
 def _preprocessor_lists():
+    """nbgrader autograde's two preprocessor lists: sanitising (before execution) and recording
+    (after it, without ``Execute``)."""
     from nbgrader.converters import Autograde
     from nbgrader.preprocessors import Execute
 
-    after = [p for p in Autograde.class_traits()["autograde_preprocessors"].make_dynamic_default() if p is not Execute]
-    return after
+    traits = Autograde.class_traits()
+    sanitize = traits["sanitize_preprocessors"].make_dynamic_default()
+    record = [p for p in traits["autograde_preprocessors"].make_dynamic_default() if p is not Execute]
+    return sanitize, record
 
 
 @dataclass
@@ -146,11 +154,14 @@ class Owner:
     """Holds the gradebook; prepares and records submissions."""
 
     def __init__(self, ws: Workspace, unsafe: bool = False):
+        from nbgrader.coursedir import CourseDirectory
+
         self.ws = ws
-        self.prepare_api = ws.api(Autograde={"autograde_preprocessors": []})
-        self.record_api = ws.api(
-            Autograde={"sanitize_preprocessors": [], "autograde_preprocessors": _preprocessor_lists()},
-            CourseDirectory={"submitted_directory": "executed"})
+        config = ws.config()
+        self.coursedir = CourseDirectory(config=config)
+        sanitize, record = _preprocessor_lists()
+        self._sanitize = [cls(config=config) for cls in sanitize]
+        self._record = [cls(config=config) for cls in record]
         self.generate_api = ws.api()
         self._ready: set[str] = set()
         self._references: dict[tuple[str, int], dict] = {}
@@ -176,6 +187,7 @@ class Owner:
                 raise RuntimeError(f"nbgrader generate_assignment {lab} failed:\n{result.get('log')}")
             marker.parent.mkdir(parents=True, exist_ok=True)
             marker.write_text(digest)
+            nbfast.forget()                 # the source cells were rewritten
         self._ready.add(lab)
 
     def state_file(self, lab: str, student: str) -> Path:
@@ -205,25 +217,30 @@ class Owner:
         for stale in [self.ws.executed / student / lab, self.ws.autograded / student / lab]:
             shutil.rmtree(stale, ignore_errors=True)
         expected = self._source_notebooks(lab)
+        submitted = {}
         for name in expected:
             path = folder / f"{name}.ipynb"
-            problem = check_file(path) if path.exists() else f"{name}.ipynb missing from the submission"
+            problem, nb = read_checked(path) if path.exists() else (f"{name}.ipynb missing from the submission", None)
             if problem:
                 result.problems.append(problem)
             else:
-                result.tampering += self.tampering(lab, name, nbformat.read(path, as_version=4))
+                result.tampering += self.tampering(lab, name, nb)
+                submitted[name] = nb
         if result.problems:
             result.status = "invalid"
             self.zero(lab, student, result)
             return result, []
-        out = self.prepare_api.autograde(lab, student, force=True, create=True)
-        if not out.get("success"):
+        try:
+            self._open_submission(lab, student, folder)
+            prepared_nbs = {f"{name}.ipynb": self._convert(self._sanitize, folder / f"{name}.ipynb", lab, student, nb)
+                            for name, nb in submitted.items()}
+        except Exception as exc:  # noqa: BLE001 - nbgrader's own failure: reported, never a grade
             result.status = "failed"
-            result.problems.append("nbgrader could not prepare the notebook: " + _last_error(out))
+            result.problems.append(f"nbgrader could not prepare the notebook: {type(exc).__name__}: {exc}"[:400])
             self.zero(lab, student, result)
             return result, []
         prepared = sorted((self.ws.autograded / student / lab).glob("*.ipynb"))
-        result.flags += integrity.screen_files(prepared, self.ws.source / lab)    # integrity hook
+        result.flags += integrity.screen_notebooks(prepared_nbs, self.ws.source / lab)    # integrity hook
         return result, prepared
 
     def record(self, result: Result) -> Result:
@@ -233,13 +250,59 @@ class Owner:
         stamp = self.ws.submitted / student / lab / "timestamp.txt"
         if stamp.exists() and dest.exists():
             shutil.copy(stamp, dest / "timestamp.txt")
-        out = self.record_api.autograde(lab, student, force=True, create=True)
-        if not out.get("success"):
+        try:
+            for path in sorted(dest.glob("*.ipynb")) if dest.exists() else []:
+                if path.stem in self._source_notebooks(lab):
+                    self._convert(self._record, path, lab, student)
+        except Exception as exc:  # noqa: BLE001 - nbgrader's own failure: reported, never a grade
             result.status = "failed"
-            result.problems.append("nbgrader could not record the grades: " + _last_error(out))
+            result.problems.append(f"nbgrader could not record the grades: {type(exc).__name__}: {exc}"[:400])
             self.zero(lab, student, result)
         self.save(result)
         return result
+
+    def _open_submission(self, lab: str, student: str, folder: Path) -> None:
+        """What ``nbgrader autograde`` does before converting a submission's notebooks: the
+        student and the submission (with its timestamp) in the gradebook, the source folder's
+        other files copied next to the autograded notebooks."""
+        from nbgrader import utils
+        from nbgrader.api import Gradebook
+
+        timestamp = self.coursedir.get_existing_timestamp(str(folder))
+        with Gradebook(self.ws.url, self.coursedir.course_id) as gb:
+            gb.update_or_create_student(student)
+            gb.find_assignment(lab)
+            if timestamp:
+                gb.update_or_create_submission(lab, student, timestamp=timestamp)
+            else:
+                gb.update_or_create_submission(lab, student)
+        dest = self.ws.autograded / student / lab
+        dest.mkdir(parents=True, exist_ok=True)
+        source = self.ws.source / lab
+        for filename in utils.find_all_files(str(source), self.coursedir.ignore + ["*.ipynb"]):
+            target = dest / Path(filename).relative_to(source)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.unlink(missing_ok=True)
+            shutil.copy(filename, target)
+
+    def _convert(self, preprocessors, path: Path, lab: str, student: str, nb=None):
+        """One notebook through nbgrader's preprocessors, in this process and without starting
+        an nbgrader application per notebook (what ``nbgrader autograde`` runs, in its order),
+        written to ``autograded/<student>/<lab>/`` read-only, as nbgrader writes it."""
+        from nbconvert.exporters.exporter import ResourcesDict
+
+        nb = nbformat.read(path, as_version=4) if nb is None else nb
+        resources = ResourcesDict(unique_key=path.stem, output_files_dir=f"{path.stem}_files", nbgrader={
+            "student": student, "assignment": lab, "notebook": path.stem, "db_url": self.ws.url})
+        for preprocessor in preprocessors:
+            nb, resources = preprocessor(nb, resources)
+        nbformat.validate(nb)
+        out = self.ws.autograded / student / lab / path.name
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.unlink(missing_ok=True)
+        out.write_text(nbformat.writes(nb), encoding="utf-8")
+        out.chmod(0o444)
+        return nb
 
     def job(self, result: Result, prepared: list[Path], sandbox: dict, cache: str = "", attempt: int = 0) -> Job:
         """The job of a prepared submission: its notebooks and other files as bytes."""
@@ -355,33 +418,39 @@ class Owner:
 
 def check_file(path: Path) -> str:
     """Why ``path`` cannot be graded, or "" when it is a readable notebook."""
+    return read_checked(path)[0]
+
+
+def read_checked(path: Path):
+    """``(problem, notebook)``: why ``path`` cannot be graded and None, or "" and the notebook
+    (read once: the owner checks, compares and sanitises the same object)."""
     name = path.name
     size = path.stat().st_size
     if size == 0:
-        return f"{name}: empty file"
+        return f"{name}: empty file", None
     if size > MAX_FILE_BYTES:
-        return f"{name}: {size >> 20} MB, larger than the {MAX_FILE_BYTES >> 20} MB accepted"
+        return f"{name}: {size >> 20} MB, larger than the {MAX_FILE_BYTES >> 20} MB accepted", None
     data = path.read_bytes()
     if not data.strip():
-        return f"{name}: empty file"
+        return f"{name}: empty file", None
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        return f"{name}: not UTF-8 text (byte {exc.start}); not a notebook saved by Jupyter"
+        return f"{name}: not UTF-8 text (byte {exc.start}); not a notebook saved by Jupyter", None
     try:
         raw = json.loads(text)
     except json.JSONDecodeError as exc:
-        return f"{name}: malformed notebook JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
+        return f"{name}: malformed notebook JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})", None
     if not isinstance(raw, dict) or "cells" not in raw:
-        return f"{name}: JSON but not a notebook (no cells)"
+        return f"{name}: JSON but not a notebook (no cells)", None
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")       # missing cell ids: nbgrader copes
             nb = nbformat.reads(text, as_version=4)
             nbformat.validate(nb)
     except Exception as exc:  # nbformat's ValidationError, version errors
-        return f"{name}: not a valid notebook: {str(exc).splitlines()[0][:200]}"
-    return ""
+        return f"{name}: not a valid notebook: {str(exc).splitlines()[0][:200]}", None
+    return "", nb
 
 
 def _tree_digest(folder: Path) -> str:

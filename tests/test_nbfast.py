@@ -1,0 +1,157 @@
+"""The owner's fast path (grader/nbfast.py, Owner._convert) records exactly what nbgrader records.
+
+Two workspaces get the same "executed" submissions (some test cells with an error output, a locked
+cell edited, a test cell deleted): one is recorded by nbgrader's own ``NbGraderAPI.autograde``
+(one nbgrader application per notebook, ``Execute`` left out because the notebook is executed
+already), the other by the owner (prepare, then finish with the executed notebook, inside
+``nbfast.batch``). Grades, comments-free autograded notebooks and the gradebook's totals must be
+the same. Cheap: no kernel runs.
+"""
+from __future__ import annotations
+
+import copy
+import json
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "scripts"))
+
+import synthetic as sy  # noqa: E402
+
+from grader import nbfast  # noqa: E402
+from grader.owner import Owner, Workspace, _preprocessor_lists  # noqa: E402
+from grader.worker import Outcome  # noqa: E402
+
+LAB = "lab01_data"
+
+
+def _meta(cell):
+    return cell.get("metadata", {}).get("nbgrader", {})
+
+
+def submissions() -> dict[str, tuple[nbformat.NotebookNode, set[str]]]:
+    """Student id -> (the submitted notebook, the test cells whose execution fails)."""
+    solved = sy.student_notebook(LAB, sy.solved(LAB))
+    tests = [_meta(c)["grade_id"] for c in solved.cells if _meta(c).get("grade") and not _meta(c).get("solution")]
+    tampered = copy.deepcopy(solved)
+    locked = next(c for c in tampered.cells if _meta(c).get("locked") and c.cell_type == "code")
+    locked.source += "\nprint('changed')"
+    tampered.cells = [c for c in tampered.cells if _meta(c).get("grade_id") != tests[-1]]
+    return {"s_all_pass": (solved, set()), "s_some_fail": (copy.deepcopy(solved), set(tests[::2])),
+            "s_tampered": (tampered, set(tests[1::2]))}
+
+
+def executed(prepared: Path, failing: set[str]) -> nbformat.NotebookNode:
+    """The prepared notebook as a worker returns it: the ``failing`` test cells end in an error."""
+    nb = nbformat.read(prepared, as_version=4)
+    for cell in nb.cells:
+        if _meta(cell).get("grade_id") in failing:
+            cell.outputs = [nbformat.v4.new_output("error", ename="AssertionError", evalue="不对",
+                                                   traceback=["AssertionError: 不对"])]
+    return nb
+
+
+def nbgrader_apis(ws: Workspace):
+    """nbgrader's own autograde split in two, as the owner used it before the fast path: the
+    sanitising pass on ``submitted/``, and the recording pass (no ``Execute``) on ``executed/``."""
+    _, record = _preprocessor_lists()
+    prepare = ws.api(Autograde={"autograde_preprocessors": []})
+    finish = ws.api(Autograde={"sanitize_preprocessors": [], "autograde_preprocessors": record},
+                    CourseDirectory={"submitted_directory": "executed"})
+    return prepare, finish
+
+
+def grades(ws: Workspace) -> dict:
+    from nbgrader.api import Gradebook
+
+    table = {}
+    with Gradebook(ws.url) as gb:
+        for sub in gb.find_assignment(LAB).submissions:
+            nb = sub.notebooks[0]
+            table[sub.student.id] = {
+                "score": nb.score, "max": nb.max_score,
+                "grades": sorted((g.name, g.auto_score, g.manual_score, g.needs_manual_grade) for g in nb.grades)}
+    return table
+
+
+def autograded_cells(ws: Workspace, student: str) -> list:
+    nb = nbformat.read(ws.autograded / student / LAB / f"{LAB}.ipynb", as_version=4)
+    return [(c.cell_type, c.source, json.dumps(c.get("outputs", []), sort_keys=True),
+             json.dumps(_meta(c), sort_keys=True)) for c in nb.cells]
+
+
+@pytest.fixture(scope="module")
+def both(tmp_path_factory):
+    work = submissions()
+    plain = Workspace(root=tmp_path_factory.mktemp("plain") / "ws")
+    fast = Workspace(root=tmp_path_factory.mktemp("fast") / "ws")
+    Owner(plain).ensure_assignment(LAB)
+    owner = Owner(fast)
+    owner.ensure_assignment(LAB)
+    prepare, finish = nbgrader_apis(plain)
+    prepared = {}
+    for student, (nb, failing) in work.items():
+        for ws in (plain, fast):
+            sy.write(nb, ws.submitted / student / LAB / f"{LAB}.ipynb")
+        assert prepare.autograde(LAB, student, force=True, create=True)["success"]
+        done = executed(plain.autograded / student / LAB / f"{LAB}.ipynb", failing)
+        prepared[student] = autograded_cells(plain, student)
+        sy.write(done, plain.executed / student / LAB / f"{LAB}.ipynb")
+        assert finish.autograde(LAB, student, force=True, create=True)["success"]
+    fast_prepared = {}
+    with nbfast.batch(fast.url, fast.course_id):
+        for student, (_, failing) in work.items():
+            result, paths = owner.prepare(LAB, student)
+            assert paths, result.problems
+            fast_prepared[student] = autograded_cells(fast, student)
+            done = executed(paths[0], failing)
+            owner.finish(result, Outcome({paths[0].name: nbformat.writes(done).encode()}, [], 0.0, []))
+    return plain, fast, sorted(work), prepared, fast_prepared
+
+
+def test_the_fast_path_records_the_grades_nbgrader_records(both):
+    plain, fast, students, _, _ = both
+    expected, got = grades(plain), grades(fast)
+    assert sorted(got) == students
+    assert got == expected
+    # the submissions differ, so the comparison can tell a wrong path from a right one
+    assert len({row["score"] for row in expected.values()}) >= 2
+
+
+@pytest.mark.parametrize("student", ["s_all_pass", "s_some_fail", "s_tampered"])
+def test_the_fast_path_writes_the_notebooks_nbgrader_writes(both, student):
+    plain, fast, _, prepared, fast_prepared = both
+    assert fast_prepared[student] == prepared[student]              # sanitised, before execution
+    assert autograded_cells(fast, student) == autograded_cells(plain, student)   # recorded
+
+
+def test_a_batch_restores_nbgrader_and_still_rejects_bad_metadata(tmp_path):
+    import jsonschema
+    from nbgrader import api
+    from nbgrader.nbgraderformat import MetadataValidator, common
+    from nbgrader.preprocessors import overwritecells, saveautogrades
+
+    ws = Workspace(root=tmp_path / "ws")
+    Owner(ws).ensure_assignment(LAB)
+    before = (api.Gradebook, overwritecells.Gradebook, saveautogrades.Gradebook, common.jsonschema)
+    good = {"grade": True, "grade_id": "x", "locked": True, "points": 2.0, "schema_version": 3,
+            "solution": False, "task": False}
+    with nbfast.batch(ws.url, ws.course_id):
+        handle = api.Gradebook(ws.url)
+        with handle as gb:
+            assert gb.find_assignment(LAB).name == LAB
+        assert api.Gradebook(ws.url)._gb is handle._gb            # one open gradebook for the batch
+        validator = MetadataValidator()
+        cell = nbformat.v4.new_code_cell("x = 1", metadata={"nbgrader": good})
+        validator.validate_cell(cell)
+        validator.validate_cell(cell)                            # remembered as valid
+        bad = nbformat.v4.new_code_cell("x = 1", metadata={"nbgrader": {**good, "points": "two"}})
+        with pytest.raises(jsonschema.ValidationError):
+            validator.validate_cell(bad)
+        with pytest.raises(jsonschema.ValidationError):         # an invalid cell is never remembered
+            validator.validate_cell(bad)
+    assert (api.Gradebook, overwritecells.Gradebook, saveautogrades.Gradebook, common.jsonschema) == before
