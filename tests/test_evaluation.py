@@ -49,3 +49,19 @@ def test_constant_classifier_accuracy_is_the_share_of_its_class():
         assert (evaluation.predicted_labels(probe, x) == k).all()
         assert abs(probe.evaluate(x, y, verbose=0)[1] - np.mean(truth == k)) < 1e-6
     assert np.isnan(evaluation.accuracy(evaluation.constant_classifier(0), x[:0], y[:0]))
+
+
+def test_conv_feature_maps_layer_by_layer():
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Conv2D(4, 3, activation="relu"),
+                              keras.layers.MaxPooling2D(), keras.layers.Dropout(0.9),
+                              keras.layers.Conv2D(2, 3, padding="same"), keras.layers.Flatten(),
+                              keras.layers.Dense(10)])
+    image = np.random.default_rng(2).random((28, 28), dtype=np.float32)
+    maps = evaluation.conv_feature_maps(model, image)
+    assert [m.shape for m in maps] == [(26, 26, 4), (13, 13, 2)]
+    sub = keras.Model(model.inputs, [model.layers[0].output, model.layers[3].output])
+    for mine, ref in zip(maps, sub.predict(image[None, :, :, None], verbose=0)):   # Dropout off in both
+        np.testing.assert_allclose(mine, ref[0], atol=1e-5)
+    assert (maps[0] >= 0).all() and (maps[1] < 0).any()     # ReLU applied where the layer has it
+    np.testing.assert_allclose(evaluation.mean_responses(model, image[..., None]), maps[0].mean(axis=(0, 1)))

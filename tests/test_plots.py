@@ -167,3 +167,74 @@ def test_model_diagram_graphviz(small_model, tmp_path):
     image = plots.model_diagram(small_model, to_file=str(tmp_path / "m.png"))
     assert (tmp_path / "m.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert type(image).__name__ == "Image"
+
+
+# --------------------------------------------------------------------------- what the network learned
+
+@pytest.fixture(scope="module")
+def two_conv_model():
+    import keras
+
+    keras.utils.set_random_seed(0)
+    return keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Conv2D(6, 3, activation="relu", name="c1"),
+                             keras.layers.MaxPooling2D(name="pool"), keras.layers.Dropout(0.5, name="drop"),
+                             keras.layers.Conv2D(3, 5, padding="same", activation="relu", name="c2"),
+                             keras.layers.Flatten(), keras.layers.Dense(10)], name="two_conv")
+
+
+def test_conv_layers_in_order(two_conv_model):
+    assert [layer.name for layer in plots.conv_layers(two_conv_model)] == ["c1", "c2"]
+
+
+def test_filters_are_the_kernels(two_conv_model):
+    conv = two_conv_model.get_layer("c1")
+    kernel = conv.get_weights()[0]                       # (3, 3, 1, 6)
+    fig = plots.plot_filters(conv, ncols=4, highlight=2)
+    shown = [ax for ax in fig.axes if ax.images]
+    assert len(shown) == 6 and len(fig.axes) == 8         # 2 rows of 4, two empty panels
+    for k, ax in enumerate(shown):
+        np.testing.assert_array_equal(ax.images[0].get_array(), kernel[:, :, 0, k])
+        assert ax.get_title() == str(k)
+    assert shown[2].title.get_color() == "red" and shown[0].title.get_color() == "black"
+    limits = {ax.images[0].get_clim() for ax in shown}
+    assert len(limits) == 1 and limits.pop() == pytest.approx((-np.abs(kernel).max(), np.abs(kernel).max()))
+    assert fig.kernels.shape == (6, 3, 3)
+
+
+def test_filters_from_weights_and_given_figure(two_conv_model):
+    kernel = two_conv_model.get_layer("c2").get_weights()[0]   # (5, 5, 6, 3)
+    own = plt.figure()
+    fig = plots.plot_filters(kernel, channel=4, fig=own)
+    assert fig is own
+    shown = [ax for ax in fig.axes if ax.images]
+    assert len(shown) == 3
+    np.testing.assert_array_equal(shown[1].images[0].get_array(), kernel[:, :, 4, 1])
+    with pytest.raises(ValueError):
+        plots.plot_filters(np.zeros((3, 3)))
+
+
+def test_feature_maps_are_the_conv_outputs(two_conv_model):
+    import keras
+
+    from utils import evaluation
+
+    image = RNG.random((28, 28)).astype("float32")
+    fig = plots.plot_feature_maps(two_conv_model, image, n=4)
+    assert fig.layer_names == ["c1", "c2"]
+    assert [m.shape for m in fig.feature_maps] == [(26, 26, 6), (13, 13, 3)]
+    # the same maps as calling the layers one by one in inference mode (Dropout off) ...
+    for drawn, ref in zip(fig.feature_maps, evaluation.conv_feature_maps(two_conv_model, image)):
+        np.testing.assert_allclose(drawn, ref, atol=1e-5)
+    # ... and as the first convolution alone
+    first = np.asarray(two_conv_model.get_layer("c1")(image[None, :, :, None]))[0]
+    np.testing.assert_allclose(fig.feature_maps[0], first, atol=1e-5)
+    rows = np.array(fig.axes).reshape(2, 4)
+    np.testing.assert_allclose(rows[0, 3].images[0].get_array(), first[:, :, 3], atol=1e-5)
+    assert all(ax.images for ax in rows[0]) and [bool(ax.images) for ax in rows[1]] == [True] * 3 + [False]
+    assert rows[0, 0].get_ylabel() == "c1\n26x26x6" and rows[1, 0].get_ylabel() == "c2\n13x13x3"
+    # a batch of one and a given figure
+    own = plt.figure()
+    assert plots.plot_feature_maps(two_conv_model, image[None, :, :, None], fig=own) is own
+    with pytest.raises(ValueError):
+        plots.plot_feature_maps(keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Flatten()]), image)
+

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["predicted_labels", "probabilities", "accuracy", "crossentropy", "confusion_counts", "constant_classifier"]
+__all__ = ["predicted_labels", "probabilities", "accuracy", "crossentropy", "confusion_counts", "constant_classifier",
+           "conv_feature_maps", "mean_responses"]
 
 
 def predicted_labels(model, x, batch_size: int = 256) -> np.ndarray:
@@ -76,3 +77,32 @@ def constant_classifier(k: int, input_shape=(28, 28, 1), num_classes: int = 10, 
     dense.set_weights([np.zeros_like(kernel), bias])
     model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
     return model
+
+
+def conv_feature_maps(model, image) -> list[np.ndarray]:
+    """The output of every ``Conv2D`` layer of a ``Sequential`` ``model`` for one image.
+
+    Computed layer by layer (each layer called on the previous one's output, in inference
+    mode), not with a sub-model: the labs' tests compare a student's sub-model with it.
+    ``image``: (h, w), (h, w, channels) or a batch of one. Returns one (h, w, filters)
+    array per convolution, in order.
+    """
+    import keras
+
+    x = np.asarray(image, dtype="float32")
+    if x.ndim == 4:
+        x = x[0]
+    if x.ndim == 2:
+        x = x[..., None]
+    out = x[None]
+    maps = []
+    for layer in model.layers:
+        out = layer(out, training=False)
+        if isinstance(layer, keras.layers.Conv2D):
+            maps.append(np.asarray(out)[0])
+    return maps
+
+
+def mean_responses(model, image) -> np.ndarray:
+    """Mean activation of each filter of the first ``Conv2D`` layer of ``model`` on one image."""
+    return conv_feature_maps(model, image)[0].mean(axis=(0, 1))

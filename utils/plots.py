@@ -22,7 +22,7 @@ use_cjk_font()
 __all__ = [
     "plot_label_distribution", "plot_images", "plot_history", "plot_confusion_matrix",
     "most_confident_errors", "plot_top_errors", "roc_auc_per_class", "plot_roc",
-    "model_diagram", "TextDiagram",
+    "model_diagram", "TextDiagram", "conv_layers", "plot_filters", "plot_feature_maps",
 ]
 
 
@@ -256,6 +256,113 @@ def plot_roc(y_true, probabilities, *, class_names: Sequence[str] | None = None,
     ax.set_title("ROC curves, one class vs the rest")
     ax.legend(loc="lower right", fontsize=8)
     return ax
+
+
+# --------------------------------------------------------------------------- what the network learned
+
+def conv_layers(model) -> list:
+    """The ``Conv2D`` layers of ``model`` (its own layers, not those of nested models), in order."""
+    import keras
+
+    return [layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
+
+
+def _kernels(layer_or_weights, channel: int) -> np.ndarray:
+    """(filters, height, width) from a Conv2D layer, its kernel (h, w, in, out) or (h, w, out)."""
+    if hasattr(layer_or_weights, "get_weights"):
+        weights = layer_or_weights.get_weights()
+        if not weights:
+            raise ValueError("this layer has no weights: is it a Conv2D layer, and is it built?")
+        kernel = np.asarray(weights[0])
+    else:
+        kernel = np.asarray(layer_or_weights)
+    if kernel.ndim == 4:
+        kernel = kernel[:, :, channel, :]
+    if kernel.ndim != 3:
+        raise ValueError(f"expected a Conv2D kernel of shape (h, w, in, out) or (h, w, out), got {kernel.shape}")
+    return np.moveaxis(kernel, -1, 0)
+
+
+def plot_filters(layer_or_weights, *, channel: int = 0, ncols: int = 8, highlight: int | None = None,
+                 fig=None, cmap: str = "gray"):
+    """The kernels of a convolution as a grid of small images, one per filter.
+
+    ``layer_or_weights``: a ``Conv2D`` layer, or its kernel array of shape (h, w, in, out);
+    ``channel`` picks the input channel shown (the first layer of a grey-scale network has
+    one). All kernels share one symmetric colour scale (white = most positive weight,
+    black = most negative, mid-grey = 0), so they can be compared. Each panel is titled with
+    the filter's index; ``highlight`` draws that filter's title in red.
+    Returns the Figure; the drawn kernels, shape (filters, h, w), are in ``fig.kernels``.
+    """
+    kernels = _kernels(layer_or_weights, channel)
+    count = len(kernels)
+    ncols = max(1, min(ncols, count))
+    nrows = int(np.ceil(count / ncols))
+    fig = fig or plt.figure(figsize=(1.2 * ncols, 1.35 * nrows))
+    axes = fig.subplots(nrows, ncols, squeeze=False)
+    limit = float(np.abs(kernels).max()) or 1.0
+    for k, ax in enumerate(axes.flat):
+        ax.set_axis_off()
+        if k >= count:
+            continue
+        ax.imshow(kernels[k], cmap=cmap, vmin=-limit, vmax=limit)
+        ax.set_title(str(k), fontsize=8, color="red" if k == highlight else "black",
+                     fontweight="bold" if k == highlight else "normal")
+    fig.tight_layout()
+    fig.kernels = kernels
+    return fig
+
+
+def _one_image(image) -> np.ndarray:
+    x = np.asarray(image, dtype="float32")
+    if x.ndim == 4 and len(x) == 1:
+        x = x[0]
+    if x.ndim == 2:
+        x = x[..., None]
+    if x.ndim != 3:
+        raise ValueError(f"expected one image (h, w) or (h, w, channels), got shape {np.shape(image)}")
+    return x
+
+
+def plot_feature_maps(model, image, *, n: int = 8, fig=None, cmap: str = "viridis"):
+    """The feature maps of one image after each convolution of ``model``.
+
+    The maps come from a sub-model ``keras.Model(model.inputs, [conv.output, ...])`` that
+    shares ``model``'s layers, called in inference mode (Dropout off). ``image``: (28, 28),
+    (28, 28, 1) or a batch of one. One row per ``Conv2D`` layer, its first ``n`` channels;
+    each row is labelled with the layer's name and the map's shape (height × width × channels),
+    each panel with the channel's index.
+    Returns the Figure; the full maps (one (h, w, channels) array per convolution) are in
+    ``fig.feature_maps`` and the layer names in ``fig.layer_names``.
+    """
+    import keras
+
+    convs = conv_layers(model)
+    if not convs:
+        raise ValueError(f"model {model.name!r} has no Conv2D layer")
+    sub = keras.Model(model.inputs[0], [conv.output for conv in convs])
+    outputs = sub(_one_image(image)[None], training=False)
+    if not isinstance(outputs, (list, tuple)):
+        outputs = [outputs]
+    maps = [np.asarray(out)[0] for out in outputs]
+    ncols = max(1, min(n, max(m.shape[-1] for m in maps)))
+    fig = fig or plt.figure(figsize=(1.5 * ncols + 0.8, 1.6 * len(maps)))
+    axes = fig.subplots(len(maps), ncols, squeeze=False)
+    for row, (conv, fmap) in zip(axes, zip(convs, maps)):
+        for k, ax in enumerate(row):
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if k >= fmap.shape[-1]:
+                ax.set_axis_off()
+                continue
+            ax.imshow(fmap[:, :, k], cmap=cmap)
+            ax.set_title(str(k), fontsize=8)
+        h, w, c = fmap.shape
+        row[0].set_ylabel(f"{conv.name}\n{h}x{w}x{c}", fontsize=8)
+    fig.tight_layout()
+    fig.feature_maps = maps
+    fig.layer_names = [conv.name for conv in convs]
+    return fig
 
 
 # --------------------------------------------------------------------------- model diagram

@@ -114,4 +114,104 @@ VARIANTS = [
             code="_scores = roc_auc_score(y_true, test_probs, multi_class='ovr', average=None)\n"
                  "roc_auc = {k: float(s) for k, s in enumerate(_scores)}\n"
                  "macro_auc = roc_auc_score(y_true, test_probs, multi_class='ovr', average='macro')"),
+    # 7 feature maps after each convolution
+    Variant("feature_maps", "feature maps: every layer's output, not only the convolutions",
+            "def feature_maps(model, image):\n"
+            "    sub = keras.Model(model.inputs, [layer.output for layer in model.layers])\n"
+            "    return [out[0] for out in sub.predict(image[np.newaxis], verbose=0)]\n"
+            "digit_maps = feature_maps(model, X_test[0])", message="只要卷积层"),
+    Variant("feature_maps", "feature maps: the batch axis kept",
+            "def feature_maps(model, image):\n"
+            "    convs = [l for l in model.layers if isinstance(l, keras.layers.Conv2D)]\n"
+            "    return list(keras.Model(model.inputs, [c.output for c in convs]).predict(image[np.newaxis], verbose=0))\n"
+            "digit_maps = feature_maps(model, X_test[0])", message="批的维度"),
+    Variant("feature_maps", "feature maps: only the last convolution",
+            "def feature_maps(model, image):\n"
+            "    conv = [l for l in model.layers if isinstance(l, keras.layers.Conv2D)][-1]\n"
+            "    return [keras.Model(model.inputs, conv.output).predict(image[np.newaxis], verbose=0)[0]]\n"
+            "digit_maps = feature_maps(model, X_test[0])", message="每层一个"),
+    Variant("feature_maps", "feature maps: computed in training mode (Dropout on)",
+            "def feature_maps(model, image):\n"
+            "    convs = [l for l in model.layers if isinstance(l, keras.layers.Conv2D)]\n"
+            "    sub = keras.Model(model.inputs, [c.output for c in convs])\n"
+            "    return [np.asarray(out)[0] for out in sub(image[np.newaxis], training=True)]\n"
+            "digit_maps = feature_maps(model, X_test[0])", message="Dropout 不起作用"),
+    Variant("feature_maps", "feature maps: the lab's model instead of the argument",
+            "def feature_maps(net, image):\n"
+            "    convs = [l for l in model.layers if isinstance(l, keras.layers.Conv2D)]\n"
+            "    return [o[0] for o in keras.Model(model.inputs, [c.output for c in convs]).predict(image[None], verbose=0)]\n"
+            "digit_maps = feature_maps(model, X_test[0])", message="另一个有两个卷积层的小网络"),
+    Variant("feature_maps", "feature maps: the digit of another image",
+            "def feature_maps(model, image):\n"
+            "    convs = [l for l in model.layers if isinstance(l, keras.layers.Conv2D)]\n"
+            "    return [o[0] for o in keras.Model(model.inputs, [c.output for c in convs]).predict(image[None], verbose=0)]\n"
+            "digit_maps = feature_maps(model, X_train[0])", message="是 X_test[0] 的吗"),
+    Variant("feature_maps", "feature maps: the layers called one by one", correct=True,
+            code="def feature_maps(model, image):\n"
+                 "    x, maps = image[np.newaxis], []\n"
+                 "    for layer in model.layers:\n"
+                 "        x = layer(x, training=False)\n"
+                 "        if isinstance(layer, keras.layers.Conv2D):\n"
+                 "            maps.append(np.asarray(x)[0])\n"
+                 "    return maps\n"
+                 "digit_maps = feature_maps(model, X_test[0])"),
+    Variant("feature_maps", "feature maps: one sub-model per convolution", correct=True,
+            code="def feature_maps(model, image):\n"
+                 "    convs = [l for l in model.layers if isinstance(l, keras.layers.Conv2D)]\n"
+                 "    return [keras.Model(model.inputs, c.output).predict(np.expand_dims(image, 0), verbose=0)[0] for c in convs]\n"
+                 "digit_maps = feature_maps(model, X_test[0])"),
+    # 8 the filter most sensitive to horizontal strokes
+    Variant("horizontal_filter", "horizontal filter: vertical minus horizontal",
+            "def horizontal_filter(model):\n"
+            "    h = feature_maps(model, H_BAR)[0].mean(axis=(0, 1))\n"
+            "    v = feature_maps(model, V_BAR)[0].mean(axis=(0, 1))\n"
+            "    return int(np.argmax(v - h))\n"
+            "h_index = horizontal_filter(model)", message="偏爱的是竖的方向"),
+    Variant("horizontal_filter", "horizontal filter: argmin",
+            "def horizontal_filter(model):\n"
+            "    h = feature_maps(model, H_BAR)[0].mean(axis=(0, 1))\n"
+            "    v = feature_maps(model, V_BAR)[0].mean(axis=(0, 1))\n"
+            "    return int(np.argmin(h - v))\n"
+            "h_index = horizontal_filter(model)", message="最小值"),
+    Variant("horizontal_filter", "horizontal filter: index off by one",
+            "def horizontal_filter(model):\n"
+            "    h = feature_maps(model, H_BAR)[0].mean(axis=(0, 1))\n"
+            "    v = feature_maps(model, V_BAR)[0].mean(axis=(0, 1))\n"
+            "    return int(np.argmax(h - v)) + 1\n"
+            "h_index = horizontal_filter(model)", message="从 0 开始"),
+    Variant("horizontal_filter", "horizontal filter: the horizontal response alone",
+            "def horizontal_filter(model):\n"
+            "    return int(np.argmax(feature_maps(model, H_BAR)[0].mean(axis=(0, 1))))\n"
+            "h_index = horizontal_filter(model)", message="亮斑"),
+    Variant("horizontal_filter", "horizontal filter: mean of the raw weights instead of the response",
+            "def horizontal_filter(model):\n"
+            "    conv = [l for l in model.layers if isinstance(l, keras.layers.Conv2D)][0]\n"
+            "    return int(np.argmax(conv.get_weights()[0].mean(axis=(0, 1, 2))))\n"
+            "h_index = horizontal_filter(model)", message="不是直接对权重求平均"),
+    Variant("horizontal_filter", "horizontal filter: the last convolution",
+            "def horizontal_filter(model):\n"
+            "    h = feature_maps(model, H_BAR)[-1].mean(axis=(0, 1))\n"
+            "    v = feature_maps(model, V_BAR)[-1].mean(axis=(0, 1))\n"
+            "    return int(np.argmax(h - v))\n"
+            "h_index = horizontal_filter(model)", message="用的是第一个卷积层吗"),
+    Variant("horizontal_filter", "horizontal filter: the maximum value instead of its index",
+            "def horizontal_filter(model):\n"
+            "    h = feature_maps(model, H_BAR)[0].mean(axis=(0, 1))\n"
+            "    v = feature_maps(model, V_BAR)[0].mean(axis=(0, 1))\n"
+            "    return float(np.max(h - v))\n"
+            "h_index = horizontal_filter(model)", message="返回一个整数"),
+    Variant("horizontal_filter", "horizontal filter: the first convolution called on both probes", correct=True,
+            code="def horizontal_filter(model):\n"
+                 "    conv = next(l for l in model.layers if isinstance(l, keras.layers.Conv2D))\n"
+                 "    out = np.asarray(conv(np.stack([H_BAR, V_BAR])))\n"
+                 "    return int(np.argmax(out[0].mean(axis=(0, 1)) - out[1].mean(axis=(0, 1))))\n"
+                 "h_index = horizontal_filter(model)"),
+    Variant("horizontal_filter", "horizontal filter: a pandas table of responses", correct=True,
+            code="def horizontal_filter(model):\n"
+                 "    conv = [l for l in model.layers if isinstance(l, keras.layers.Conv2D)][0]\n"
+                 "    sub = keras.Model(model.inputs, conv.output)\n"
+                 "    maps = sub.predict(np.stack([H_BAR, V_BAR]), verbose=0)\n"
+                 "    table = pd.DataFrame({'h': maps[0].mean(axis=(0, 1)), 'v': maps[1].mean(axis=(0, 1))})\n"
+                 "    return int((table.h - table.v).idxmax())\n"
+                 "h_index = horizontal_filter(model)"),
 ]
