@@ -150,10 +150,9 @@ class _Schemas:
 
 def _fast_commits(gradebook):
     """A SQLite gradebook in write-ahead-log mode with ``synchronous=NORMAL``: a commit no longer
-    waits for the disk (nbgrader commits after every grade, some 35 times per notebook). The
-    database stays consistent if the grader is killed; only a power cut can lose the last
-    commits, which the next run grades again (their state files were not written either...
-    unless the disk kept them, in which case nothing is lost). Other databases: unchanged."""
+    waits for the disk. The database stays consistent when the grader is killed; a power cut
+    can lose the last commits (then ``autograde --force`` grades those students again).
+    Other databases are left as they are."""
     from sqlalchemy import event
 
     engine = gradebook.engine
