@@ -133,9 +133,11 @@ VARIANTS = [
                  "    return np.einsum('ijab,ab->ij', windows, k)"),
     # 2 output size
     Variant("conv_output_size", "size: true division, no floor", output_size(formula="(n + 2 * p - k) / s + 1"),
-            message="应该是一个整数"),
+            message="应该是一个整数",
+            loses=("conv_output_size_tests", "map_params_tests")),   # map_params uses the student's conv_output_size
     Variant("conv_output_size", "size: + 1 forgotten", output_size(formula="(n + 2 * p - k) // s"),
-            message="公式最后的 + 1"),
+            message="公式最后的 + 1",
+            loses=("conv_output_size_tests", "map_params_tests")),   # map_params uses the student's conv_output_size
     Variant("conv_output_size", "size: padding on one side only", output_size(formula="(n + p - k) // s + 1"),
             message="两边都要补"),
     Variant("conv_output_size", "size: stride ignored", output_size(formula="n + 2 * p - k + 1"),
