@@ -20,7 +20,7 @@ from .fonts import use_cjk_font
 use_cjk_font()
 
 __all__ = [
-    "plot_label_distribution", "plot_images", "plot_history", "plot_confusion_matrix",
+    "plot_label_distribution", "plot_images", "plot_feature_maps", "plot_history", "plot_confusion_matrix",
     "most_confident_errors", "plot_top_errors", "roc_auc_per_class", "plot_roc",
     "model_diagram", "TextDiagram", "conv_layers", "plot_filters", "plot_feature_maps",
 ]
@@ -91,6 +91,38 @@ def plot_images(images, labels=None, predictions=None, *, n: int | None = None, 
         wrong = y is not None and p is not None and y[i] != p[i]
         ax.set_title("\n".join(parts) if class_names is not None else " / ".join(parts),
                      fontsize=9, color="red" if wrong else "black")
+    fig.tight_layout()
+    return fig
+
+
+def plot_feature_maps(image, maps, *, titles: Sequence[str] | None = None, fig=None,
+                      image_title: str = "input"):
+    """One row: the input image (grey), then each feature map computed from it.
+
+    ``image``: (h, w) or (h, w, 1); ``maps``: a list of 2-D arrays (e.g. the outputs of
+    a hand-written cross-correlation with an edge kernel). Each map is drawn with a diverging
+    colour map centred on 0 (red positive, blue negative, colour limits ±max|map|) and
+    a colour bar, so the sign of an edge shows. Returns the Figure; the map panels are
+    ``fig.axes[1:len(maps) + 1]``.
+    """
+    image = np.asarray(image)
+    image = image.reshape(image.shape[:2])
+    maps = [np.asarray(m, dtype=float) for m in maps]
+    titles = list(titles) if titles is not None else [f"map {i + 1}" for i in range(len(maps))]
+    if len(titles) != len(maps):
+        raise ValueError("give one title per feature map")
+    fig = fig or plt.figure(figsize=(3.2 * (len(maps) + 1), 3.2))
+    axes = fig.subplots(1, len(maps) + 1, squeeze=False)[0]
+    axes[0].imshow(image, cmap="gray")
+    axes[0].set_title(f"{image_title} {image.shape[0]}x{image.shape[1]}")
+    for ax, fmap, title in zip(axes[1:], maps, titles):
+        limit = float(np.abs(fmap).max()) or 1.0
+        shown = ax.imshow(fmap, cmap="RdBu_r", vmin=-limit, vmax=limit)
+        fig.colorbar(shown, ax=ax, fraction=0.046, pad=0.04)
+        ax.set_title(f"{title} {fmap.shape[0]}x{fmap.shape[1]}")
+    for ax in axes:
+        ax.set_xticks([])
+        ax.set_yticks([])
     fig.tight_layout()
     return fig
 

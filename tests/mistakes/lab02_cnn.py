@@ -86,7 +86,96 @@ def flatten(index="-1", shape="tuple(int(d) for d in pool(model).output.shape[1:
             "flatten_size = flatten_length(model)")
 
 
+def corr2d(window="(x[i:i + kh, j:j + kw] * k).sum()", rows="x.shape[0] - kh + 1", cols="x.shape[1] - kw + 1",
+           shape="kh, kw = k.shape", pre=""):
+    """A hand-written cross-correlation with one thing changed."""
+    return ("def corr2d(x, k):\n"
+            "    x, k = np.asarray(x, dtype=float), np.asarray(k, dtype=float)\n"
+            f"    {shape}\n{pre}"
+            f"    out = np.zeros(({rows}, {cols}))\n"
+            "    for i in range(out.shape[0]):\n"
+            "        for j in range(out.shape[1]):\n"
+            f"            out[i, j] = {window}\n"
+            "    return out")
+
+
+def output_size(formula="(n + 2 * p - k) // s + 1", padding="(k - 1) // 2"):
+    return (f"def conv_output_size(n, k, p=0, s=1):\n    return {formula}\n"
+            f"def same_padding(k):\n    return {padding}")
+
+
+def map_params(dense="n * n * m * m + m * m", local="(k * k + 1) * m * m", shared="k * k + 1",
+               side="conv_output_size(n, k)"):
+    return (f"def map_params(n, k):\n    m = {side}\n    return {dense}, {local}, {shared}\n"
+            "mnist_map_params = map_params(28, 3)")
+
+
 VARIANTS = [
+    # 1 cross-correlation by hand
+    Variant("corr2d", "corr2d: true convolution (kernel flipped)",
+            "from scipy.signal import convolve2d\ndef corr2d(x, k):\n    return convolve2d(x, k, mode='valid')",
+            message="卷积核不翻转"),
+    Variant("corr2d", "corr2d: kernel flipped by hand", corr2d(window="(x[i:i + kh, j:j + kw] * k[::-1, ::-1]).sum()"),
+            message="卷积核不翻转"),
+    Variant("corr2d", "corr2d: one position short in each direction", corr2d(rows="x.shape[0] - kh", cols="x.shape[1] - kw"),
+            message="一共有几个"),
+    Variant("corr2d", "corr2d: square input assumed", corr2d(cols="x.shape[0] - kh + 1"),
+            message="行和列要分别"),
+    Variant("corr2d", "corr2d: output as large as the input (zero padding)",
+            corr2d(pre="    x = np.pad(x, ((kh // 2, kh // 2), (kw // 2, kw // 2)))\n"), message="输出应是 (2, 2)"),
+    Variant("corr2d", "corr2d: matrix product instead of element-wise product",
+            corr2d(window="(x[i:i + kh, j:j + kw] @ k).sum()"), message="逐元素相乘"),
+    Variant("corr2d", "corr2d: scipy's correlate2d", correct=True,
+            code="from scipy.signal import correlate2d\ndef corr2d(x, k):\n    return correlate2d(x, k, mode='valid')"),
+    Variant("corr2d", "corr2d: sliding windows and einsum", correct=True,
+            code="def corr2d(x, k):\n"
+                 "    windows = np.lib.stride_tricks.sliding_window_view(np.asarray(x, dtype=float), np.shape(k))\n"
+                 "    return np.einsum('ijab,ab->ij', windows, k)"),
+    # 2 output size
+    Variant("conv_output_size", "size: true division, no floor", output_size(formula="(n + 2 * p - k) / s + 1"),
+            message="应该是一个整数",
+            loses=("conv_output_size_tests", "map_params_tests")),   # map_params uses the student's conv_output_size
+    Variant("conv_output_size", "size: + 1 forgotten", output_size(formula="(n + 2 * p - k) // s"),
+            message="公式最后的 + 1",
+            loses=("conv_output_size_tests", "map_params_tests")),   # map_params uses the student's conv_output_size
+    Variant("conv_output_size", "size: padding on one side only", output_size(formula="(n + p - k) // s + 1"),
+            message="两边都要补"),
+    Variant("conv_output_size", "size: stride ignored", output_size(formula="n + 2 * p - k + 1"),
+            message="步幅 s 在公式里起什么作用"),
+    Variant("conv_output_size", "size: rounded up instead of down",
+            "import math\n" + output_size(formula="math.ceil((n + 2 * p - k) / s) + 1"), message="向下取整"),
+    Variant("conv_output_size", "size: same padding as the total of both sides", output_size(padding="k - 1"),
+            message="每一边补几圈"),
+    Variant("conv_output_size", "size: same padding k/2 rounded up", output_size(padding="(k + 1) // 2"),
+            message="每一边补几圈"),
+    Variant("conv_output_size", "size: np.floor and k // 2", correct=True,
+            code=output_size(formula="int(np.floor((n + 2 * p - k) / s)) + 1", padding="k // 2")),
+    # 3 parameters of one feature map
+    Variant("map_params", "params: dense without biases", map_params(dense="n * n * m * m"), message="偏置有几个"),
+    Variant("map_params", "params: dense output as large as the input", map_params(dense="n * n * n * n + n * n"),
+            message="输出有几个"),
+    Variant("map_params", "params: map side n - k (off by one)", map_params(side="n - k"), message="输出有几个"),
+    Variant("map_params", "params: weights not shared", map_params(shared="(k * k + 1) * m * m"),
+            message="所有位置共用同一组权重"),
+    Variant("map_params", "params: local connections without biases", map_params(local="k * k * m * m"),
+            message="每一个都有自己的一组"),
+    Variant("map_params", "params: the numbers for 28 and 3 written in",
+            "def map_params(n, k):\n    return 530_660, 6_760, 10\nmnist_map_params = map_params(28, 3)",
+            message="map_params(10, 3) 算错了"),
+    Variant("map_params", "params: counted with Keras layers", correct=True,
+            code="def map_params(n, k):\n"
+                 "    conv = layers.Conv2D(1, k, kernel_initializer='zeros')\n"
+                 "    conv.build((None, n, n, 1))\n"
+                 "    m = conv_output_size(n, k)\n"
+                 "    dense = layers.Dense(m * m, kernel_initializer='zeros')\n"
+                 "    dense.build((None, n * n))\n"
+                 "    return dense.count_params(), conv.count_params() * m * m, conv.count_params()\n"
+                 "mnist_map_params = map_params(28, 3)"),
+    Variant("map_params", "params: (inputs + 1) per output, side from the formula", correct=True,
+            code="def map_params(n, k):\n"
+                 "    outputs = (n - k + 1) ** 2\n"
+                 "    return int((n * n + 1) * outputs), int((k * k + 1) * outputs), int(k * k + 1)\n"
+                 "mnist_map_params = map_params(28, 3)"),
     # 1 build the network
     Variant("build_model", "cnn: sigmoid on the last layer", cnn(last="Dense(10, activation='sigmoid')"),
             message="最后一层的激活函数是 sigmoid"),
