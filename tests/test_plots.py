@@ -53,10 +53,10 @@ def test_image_grid_limits_n():
     assert all(ax.get_title() == "" for ax in fig.axes)
 
 
-def test_feature_maps_show_the_input_and_each_map_centred_on_zero():
+def test_maps_show_the_input_and_each_map_centred_on_zero():
     image = RNG.random((28, 28, 1))
     maps = [RNG.normal(size=(26, 26)), -np.abs(RNG.normal(size=(26, 26)))]
-    fig = plots.plot_feature_maps(image, maps, titles=["vertical", "horizontal"])
+    fig = plots.plot_maps(image, maps, titles=["vertical", "horizontal"])
     panels = [ax for ax in fig.axes if ax.images]
     assert len(panels) == 3                               # input + two maps (the rest are colour bars)
     assert np.array_equal(panels[0].images[0].get_array(), image[:, :, 0])
@@ -67,9 +67,9 @@ def test_feature_maps_show_the_input_and_each_map_centred_on_zero():
         assert high == pytest.approx(np.abs(fmap).max()) and low == pytest.approx(-high)
     assert [ax.get_title() for ax in panels] == ["input 28x28", "vertical 26x26", "horizontal 26x26"]
     own = plt.figure()
-    assert plots.plot_feature_maps(image[:, :, 0], maps[:1], fig=own) is own
+    assert plots.plot_maps(image[:, :, 0], maps[:1], fig=own) is own
     with pytest.raises(ValueError):
-        plots.plot_feature_maps(image, maps, titles=["only one"])
+        plots.plot_maps(image, maps, titles=["only one"])
 
 
 def test_history_single_run():

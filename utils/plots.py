@@ -20,7 +20,7 @@ from .fonts import use_cjk_font
 use_cjk_font()
 
 __all__ = [
-    "plot_label_distribution", "plot_images", "plot_feature_maps", "plot_history", "plot_confusion_matrix",
+    "plot_label_distribution", "plot_images", "plot_maps", "plot_history", "plot_confusion_matrix",
     "most_confident_errors", "plot_top_errors", "roc_auc_per_class", "plot_roc",
     "model_diagram", "TextDiagram", "conv_layers", "plot_filters", "plot_feature_maps",
 ]
@@ -95,8 +95,8 @@ def plot_images(images, labels=None, predictions=None, *, n: int | None = None, 
     return fig
 
 
-def plot_feature_maps(image, maps, *, titles: Sequence[str] | None = None, fig=None,
-                      image_title: str = "input"):
+def plot_maps(image, maps, *, titles: Sequence[str] | None = None, fig=None,
+              image_title: str = "input"):
     """One row: the input image (grey), then each feature map computed from it.
 
     ``image``: (h, w) or (h, w, 1); ``maps``: a list of 2-D arrays (e.g. the outputs of
