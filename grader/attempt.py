@@ -6,8 +6,10 @@ A test cell is
 * ``not attempted`` (还没作答): its question's solution cell (grade id ``X`` for the test
   ``X_tests``) is still the released stub, i.e. its first statement is
   ``raise NotImplementedError(...)`` so nothing the student wrote in it ran (comments aside;
-  ``utils.hints.is_stub``; an emptied cell counts too), or the test stopped with ``utils.hints.NotAttempted`` (``answered(...)`` found the
-  names the question defines missing);
+  ``utils.hints.is_stub``; an emptied cell counts too). A test without such a cell is not
+  attempted when it stopped with ``utils.hints.NotAttempted``. When the student's cell holds
+  code but the test still says NotAttempted (the code defined none of the names), the test
+  counts as an error if that cell raised one (a timeout, an exception), else as wrong;
 * ``wrong``: it failed an ``assert`` (the answer ran and is not right);
 * ``error``: any other exception (``NameError``, ``TypeError``, a timeout, a cell the
   integrity check could not trust, a file that could not be executed).
@@ -36,8 +38,8 @@ def _error(cell):
 
 def statuses(nb) -> dict[str, str]:
     """grade id of every autograded test cell of the executed notebook ``nb`` -> its status."""
-    stubs = {_meta(c).get("grade_id"): is_stub(c.get("source", "")) for c in nb.cells
-             if c.get("cell_type") == "code" and _meta(c).get("solution")}
+    answers = {_meta(c).get("grade_id"): c for c in nb.cells
+               if c.get("cell_type") == "code" and _meta(c).get("solution")}
     found = {}
     for cell in nb.cells:
         meta = _meta(cell)
@@ -45,11 +47,15 @@ def statuses(nb) -> dict[str, str]:
         if cell.get("cell_type") != "code" or not meta.get("grade") or meta.get("solution") or not gid:
             continue
         error = _error(cell)
-        question = gid[:-len("_tests")] if gid.endswith("_tests") else None
+        answer = answers.get(gid[:-len("_tests")] if gid.endswith("_tests") else None)
         if error is None:
             found[gid] = PASSED
-        elif error.get("ename") == "NotAttempted" or stubs.get(question, False):
+        elif answer is not None and is_stub(answer.get("source", "")):
             found[gid] = NOT_ATTEMPTED
+        elif error.get("ename") == "NotAttempted":
+            # the student's cell was written but defined none of the names: it failed (an error
+            # output of its own, e.g. a timeout) or it answered something else
+            found[gid] = ERROR if answer is not None and _error(answer) else (WRONG if answer is not None else NOT_ATTEMPTED)
         elif error.get("ename") == "AssertionError":
             found[gid] = WRONG
         else:

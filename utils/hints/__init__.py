@@ -9,8 +9,8 @@ The texts live in one TOML file per lab next to this module (``utils/hints/<lab>
     [build_model]
     hints = ["第一条提示……", "第二条提示……"]
 
-Test cells start with ``answered("build_model", "model")``: when the names the question asks
-for are not defined yet (the student has not run an answer), or when the cell run just before
+Test cells start with ``answered("build_model", "model")``: when none of the names the question
+asks for is defined yet (the student has not run an answer), or when the cell run just before
 the test is still the released stub (questions that change names which exist already, such as
 lab 1's normalisation of ``X_train``), the test stops with ``NotAttempted`` ("还没作答") instead
 of a ``NameError`` traceback or a wrong-answer message. ``NotAttempted`` is an
@@ -115,13 +115,15 @@ def is_stub(source: str) -> bool:
 
 
 def answered(question: str, *names: str) -> None:
-    """Stop a test cell with "还没作答" while the question is unanswered: a name it defines is
-    missing, or (for questions that change names which already exist, like lab 1's
+    """Stop a test cell with "还没作答" while the question is unanswered: none of the names it
+    defines exists yet, or (for questions that change names which already exist, like lab 1's
     normalisation) the cell run just before this test is still the stub."""
     namespace = sys._getframe(1).f_globals
     missing = [name for name in names if name not in namespace]
     ask = f"卡住了可以运行 hint({question!r}) 看提示。"
-    if missing:
+    # Only when none of them exists: an answer that defines some of the names was attempted,
+    # and the test's own check (a NameError, an assert) says what is missing.
+    if missing and len(missing) == len(names):
         listed = "、".join(f"`{name}`" for name in missing)
         raise NotAttempted(
             f"还没作答：{listed} 还没有定义。先完成上面的 >>>填写<<< 单元格并运行它，再运行这个测试。{ask}")
