@@ -9,6 +9,8 @@ test cells hold the gradebook's source, hidden tests included, with tracebacks t
 * a failing test keeps only ``<error>: <message>`` when the failing line is visible, and says
   "隐藏测试未通过" (no source, no message) when it is in the hidden region;
 * any output that quotes a hidden line (a student who printed IPython's history) is dropped;
+* a test whose question the student left untouched is marked "还没作答" instead of "未通过"
+  (grader/attempt.py);
 * the review flags of the submission (``state/<lab>/<student>.json``) go into the notebook's
   metadata and are shown at the top.
 
@@ -26,6 +28,8 @@ from pathlib import Path
 
 import nbformat
 from nbformat import NotebookNode
+
+from . import attempt
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 BEGIN, END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
@@ -73,6 +77,11 @@ def _output_text(output) -> str:
 def clean(nb, flags: list[str] | None = None):
     """``nb`` (an autograded notebook) made fit for the student, in place."""
     secret = hidden_lines(nb)
+    status = attempt.statuses(nb)
+    for cell in nb.cells:
+        gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        if gid in status:
+            cell.metadata["cnn_course_status"] = status[gid]
     for cell in nb.cells:
         if cell.cell_type != "code":
             continue

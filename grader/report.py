@@ -2,13 +2,15 @@
 
 * ``grades.csv``: nbgrader's own CSV export (``nbgrader export`` format);
 * ``questions.csv``: for every graded cell of every lab: mean points, share of full marks,
-  share of errors, and the three most frequent failure messages (from the executed notebooks);
+  share of errors, how many submissions passed / were wrong / raised another error / did not
+  attempt it (还没作答, grader/attempt.py), and the three most frequent failure messages (from the
+  executed notebooks; a not-attempted test's "还没作答" is not among them);
 * ``students.csv``: one line per student and lab: score, status (graded / needs review /
   invalid / failed / missing), problems with the file, tampering, sandbox events (timeouts,
-  kills, output cap), ``flags``: why a submission needs review (grader/integrity.py: what the
+  kills, output cap), ``not_attempted``: the test cells whose question was left untouched, ``flags``: why a submission needs review (grader/integrity.py: what the
   static screen found, test cells whose run could not be trusted and were scored 0);
 * ``figures/<lab>_scores.png`` (score histogram) and ``figures/<lab>_questions.png``
-  (pass rate per question).
+  (per question: shares passed / wrong / error / not attempted).
 """
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ from pathlib import Path
 
 import nbformat
 
+from . import attempt
 from .grading import Workspace
 
 REVIEW = "needs review"          # 需要人工复核: a flag of grader/integrity.py, not a zero by itself
@@ -34,19 +37,30 @@ def _failure(cell) -> str | None:
 
 def failure_messages(ws: Workspace, lab: str) -> dict[str, Counter]:
     """grade id -> Counter of failure messages over the autograded notebooks of ``lab``."""
+    return _outcomes(ws, lab)[0]
+
+
+def _outcomes(ws: Workspace, lab: str) -> tuple[dict[str, Counter], dict[tuple[str, str], str]]:
+    """Failure messages per grade id (not-attempted tests left out) and the status of every
+    (student, test grade id) of ``lab`` (grader/attempt.py)."""
     messages: dict[str, Counter] = defaultdict(Counter)
+    status: dict[tuple[str, str], str] = {}
     for path in ws.autograded.glob(f"*/{lab}/*.ipynb"):
         try:
             nb = nbformat.read(path, as_version=4)
         except Exception:
             continue
+        student = path.parent.parent.name
+        found = attempt.statuses(nb)
+        for gid, value in found.items():
+            status[(student, gid)] = value
         for cell in nb.cells:
             gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-            if gid and cell.cell_type == "code":
+            if gid and cell.cell_type == "code" and found.get(gid) != attempt.NOT_ATTEMPTED:
                 message = _failure(cell)
                 if message:
                     messages[gid][message] += 1
-    return messages
+    return messages, status
 
 
 def build(ws: Workspace, out: Path | None = None) -> dict:
@@ -65,20 +79,26 @@ def build(ws: Workspace, out: Path | None = None) -> dict:
         scores: dict[str, list[float]] = {}
         for lab in labs:
             assignment = gb.find_assignment(lab)
-            messages = failure_messages(ws, lab)
+            messages, status = _outcomes(ws, lab)
             grades_of: dict[str, list] = defaultdict(list)
             scores[lab] = []
             for submission in assignment.submissions:
                 scores[lab].append(submission.score)
                 for notebook in submission.notebooks:
                     for grade in notebook.grades:
-                        grades_of[grade.name].append(grade)
+                        grades_of[grade.name].append((submission.student.id, grade))
             for notebook in assignment.notebooks:
                 for cell in notebook.grade_cells:
-                    grades = grades_of.get(cell.name, [])
+                    graded = grades_of.get(cell.name, [])
+                    grades = [g for _, g in graded]
                     n = len(grades) or 1
                     counts = messages.get(cell.name, Counter())
                     auto = cell.cell_type == "code"
+                    # full points = passed; otherwise what the executed notebook says (a submission
+                    # without one, e.g. a file that could not be run, counts as an error)
+                    outcome = Counter(attempt.PASSED if g.score >= cell.max_score
+                                      else _not_passed(status.get((student, cell.name)))
+                                      for student, g in graded)
                     questions.append({
                         "lab": lab, "notebook": notebook.name, "grade_id": cell.name,
                         "kind": "auto" if auto else "manual", "max_points": cell.max_score,
@@ -87,11 +107,15 @@ def build(ws: Workspace, out: Path | None = None) -> dict:
                         "full_marks": round(sum(g.score >= cell.max_score for g in grades) / n, 3),
                         "errors": round(sum(counts.values()) / n, 3) if auto else "",
                         "needs_manual_grade": sum(bool(g.needs_manual_grade) for g in grades),
+                        **{key: (outcome[value] if auto else "") for key, value in OUTCOME_COLUMNS.items()},
                         **{f"message_{i + 1}": (f"{m} (×{k})" if m else "")
                            for i, (m, k) in enumerate((counts.most_common(3) + [("", 0)] * 3)[:3])},
                     })
             for student in students:
-                per_student.append(_student_line(ws, gb, lab, student, MissingEntry))
+                line = _student_line(ws, gb, lab, student, MissingEntry)
+                line["not_attempted"] = " ".join(sorted(gid for (who, gid), value in status.items()
+                                                        if who == student and value == attempt.NOT_ATTEMPTED))
+                per_student.append(line)
     _write_csv(out / "questions.csv", questions)
     _write_csv(out / "students.csv", per_student)
     collect_file = ws.root / "collect.json"
@@ -103,6 +127,14 @@ def build(ws: Workspace, out: Path | None = None) -> dict:
     figures = _figures(out / "figures", scores, questions)
     return {"grades": grades_csv, "questions": out / "questions.csv", "students": out / "students.csv",
             "figures": figures, "rows": questions, "student_rows": per_student}
+
+
+OUTCOME_COLUMNS = {"passed": attempt.PASSED, "wrong": attempt.WRONG, "error": attempt.ERROR,
+                   "not_attempted": attempt.NOT_ATTEMPTED}
+
+
+def _not_passed(value: str | None) -> str:
+    return value if value in (attempt.WRONG, attempt.NOT_ATTEMPTED) else attempt.ERROR
 
 
 def _student_line(ws, gb, lab, student, MissingEntry) -> dict:
@@ -160,11 +192,16 @@ def _figures(folder: Path, scores: dict[str, list[float]], questions: list[dict]
         written.append(folder / f"{lab}_scores.png")
         auto = [q for q in rows if q["kind"] == "auto"]
         if auto:
-            fig, ax = plt.subplots(figsize=(6, 0.4 * len(auto) + 1.2))
+            fig, ax = plt.subplots(figsize=(6.5, 0.4 * len(auto) + 1.4))
             names = [q["grade_id"] for q in auto][::-1]
-            rates = [q["full_marks"] for q in auto][::-1]
-            ax.barh(names, rates, color=["#c44e52" if r < 0.5 else "#55a868" for r in rates])
-            ax.set(xlim=(0, 1), xlabel="share of students with full marks", title=f"{lab}: pass rate per question")
+            left = [0.0] * len(names)
+            colours = {"passed": "#55a868", "wrong": "#c44e52", "error": "#8172b2", "not_attempted": "#bbbbbb"}
+            for key, colour in colours.items():
+                shares = [q[key] / (q["submissions"] or 1) for q in auto][::-1]
+                ax.barh(names, shares, left=left, color=colour, label=key.replace("_", " "))
+                left = [a + b for a, b in zip(left, shares)]
+            ax.set(xlim=(0, 1), xlabel="share of submissions", title=f"{lab}: result per question")
+            ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.08), ncol=4, fontsize="small", frameon=False)
             fig.tight_layout()
             fig.savefig(folder / f"{lab}_questions.png", dpi=120)
             plt.close(fig)
@@ -179,7 +216,8 @@ def print_summary(result: dict) -> str:
     hard = sorted((q for q in result["rows"] if q["kind"] == "auto"), key=lambda q: q["full_marks"])[:5]
     if hard:
         lines.append("hardest questions (share with full marks):")
-        lines += [f"  {q['lab']} {q['grade_id']}: {q['full_marks']:.0%}  {q['message_1']}" for q in hard]
+        lines += [f"  {q['lab']} {q['grade_id']}: {q['full_marks']:.0%} (not attempted: {q['not_attempted']})"
+                  f"  {q['message_1']}" for q in hard]
     review = [r for r in result["student_rows"] if r.get("flags")]
     if review:
         lines.append(f"needs review (需要人工复核): {len(review)} submission(s): "

@@ -211,6 +211,20 @@ def test_report_lines(graded, capsys):
     assert float(questions["label_counts_tests"]["full_marks"]) == round((n - failing) / n, 3)
     assert "label_counts 的数值与文件中的实际计数不一致" in questions["label_counts_tests"]["message_1"] + \
         questions["label_counts_tests"]["message_2"] + questions["label_counts_tests"]["message_3"]
+    # not attempted (grader/attempt.py) is counted apart from wrong and from errors
+    assert rows["blank"]["not_attempted"] == " ".join(sorted(POINTS))
+    assert not [s for s in rows if s != "blank" and rows[s]["not_attempted"]]
+    for gid, q in questions.items():
+        if gid in POINTS:
+            assert sum(int(q[k]) for k in ("passed", "wrong", "error", "not_attempted")) == n, q
+            assert int(q["not_attempted"]) == 1, q                               # only the blank one
+    assert int(questions["label_counts_tests"]["wrong"]) >= 2                    # the mistake, the helper's
+    assert int(questions["first_label_tests"]["error"]) >= 1                     # the endless loop timed out
+    assert int(questions["load_data_tests"]["error"]) == len(BAD_FILES)         # files that could not run
+    # a "还没作答" message is listed only where the student's cell was written (the endless loop,
+    # interrupted before it defined first_label: an error, not a not-attempted)
+    said = {g for g in POINTS for i in (1, 2, 3) if "还没作答" in questions[g][f"message_{i}"]}
+    assert said == {"first_label_tests"}, said
     grades = list(csv.DictReader(open(report / "grades.csv", encoding="utf-8")))
     assert {g["student_id"] for g in grades} == set(rows)
     assert (report / "figures" / f"{LAB}_scores.png").stat().st_size > 1000
@@ -233,6 +247,8 @@ def test_feedback(graded):
     assert "需要人工复核" in helper and "需要人工复核" not in html
     mistake = html_lib.unescape((ws.feedback / "mistake_label_counts" / LAB / f"{LAB}.html").read_text(encoding="utf-8"))
     assert "label_counts 的索引应该依次是 0, 1, …, 9：排序了吗？" in mistake      # visible failure: its message
+    blank = html_lib.unescape((ws.feedback / "blank" / LAB / f"{LAB}.html").read_text(encoding="utf-8"))
+    assert "（还没作答）" in blank and "（未通过）" not in blank and "（还没作答）" not in mistake
     wrong = html_lib.unescape((ws.feedback / "mistake_missing_values" / LAB / f"{LAB}.html").read_text(encoding="utf-8"))
     assert "隐藏测试未通过" in wrong and "has_nan 没有发现数据里的空值" not in wrong   # hidden failure: no source
 

@@ -9,14 +9,17 @@ The texts live in one TOML file per lab next to this module (``utils/hints/<lab>
     [build_model]
     hints = ["第一条提示……", "第二条提示……"]
 
-Test cells start with ``answered("build_model", "model")``: when the names the question asks
-for are not defined yet (the student has not run an answer), the test stops with
-``NotAttempted`` ("还没作答") instead of a ``NameError`` traceback. ``NotAttempted`` is an
+Test cells start with ``answered("build_model", "model")``: when none of the names the question
+asks for is defined yet (the student has not run an answer), or when the cell run just before
+the test is still the released stub (questions that change names which exist already, such as
+lab 1's normalisation of ``X_train``), the test stops with ``NotAttempted`` ("还没作答") instead
+of a ``NameError`` traceback or a wrong-answer message. ``NotAttempted`` is an
 ``AssertionError``, so the cell still fails and scores nothing; the grader counts it apart
 from a wrong answer.
 """
 from __future__ import annotations
 
+import ast
 import os
 import sys
 import tomllib
@@ -94,12 +97,38 @@ class _Markdown:
         return self.text.replace("**", "").replace("<small>", "").replace("</small>", "")
 
 
+def is_stub(source: str) -> bool:
+    """True when nothing of ``source`` runs before a ``raise NotImplementedError``: the released
+    stub of a >>>填写<<< cell (its first statement is that line; the lines nbgrader keeps after
+    it never run), or a cell emptied down to comments."""
+    try:
+        body = ast.parse(source).body
+    except SyntaxError:
+        return False
+    if not body:
+        return True
+    first = body[0]
+    if not isinstance(first, ast.Raise) or first.exc is None:
+        return False
+    exc = first.exc.func if isinstance(first.exc, ast.Call) else first.exc
+    return isinstance(exc, ast.Name) and exc.id == "NotImplementedError"
+
+
 def answered(question: str, *names: str) -> None:
-    """Stop a test cell with "还没作答" while the names the question defines are missing."""
+    """Stop a test cell with "还没作答" while the question is unanswered: none of the names it
+    defines exists yet, or (for questions that change names which already exist, like lab 1's
+    normalisation) the cell run just before this test is still the stub."""
     namespace = sys._getframe(1).f_globals
     missing = [name for name in names if name not in namespace]
-    if missing:
+    ask = f"卡住了可以运行 hint({question!r}) 看提示。"
+    # Only when none of them exists: an answer that defines some of the names was attempted,
+    # and the test's own check (a NameError, an assert) says what is missing.
+    if missing and len(missing) == len(names):
         listed = "、".join(f"`{name}`" for name in missing)
         raise NotAttempted(
-            f"还没作答：{listed} 还没有定义。先完成上面的 >>>填写<<< 单元格并运行它，再运行这个测试。"
-            f"卡住了可以运行 hint({question!r}) 看提示。")
+            f"还没作答：{listed} 还没有定义。先完成上面的 >>>填写<<< 单元格并运行它，再运行这个测试。{ask}")
+    history = namespace.get("_ih")          # IPython's inputs: [-1] is this test cell
+    if isinstance(history, list) and len(history) >= 2 and isinstance(history[-2], str) and is_stub(history[-2]):
+        raise NotAttempted(
+            "还没作答：刚才运行的 >>>填写<<< 单元格还是原样（只有 raise NotImplementedError()）。"
+            f"删掉那一行、写上你的代码并运行它，再运行这个测试。{ask}")
