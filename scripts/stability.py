@@ -76,6 +76,8 @@ CHECKS: dict[str, list[Check]] = {
         Check("lr_drop_tests", "learning-rate drops in the plateau run",
               'sum(b < a for a, b in zip(lr_history.history["learning_rate"], lr_history.history["learning_rate"][1:]))',
               ">=", 1),
+        Check("dropout_ablation_tests", "|evaluate - recorded| (worst of 2)",
+              _recorded_vs_evaluated("dropout_histories.values()"), "<", 0.02),
         Check("my_run_tests", "|evaluate - recorded| (my_run)", _recorded_vs_evaluated("[my_run]"), "<", 0.02),
     ],
     "lab04_evaluation": [

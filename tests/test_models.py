@@ -25,6 +25,30 @@ def test_digit_cnn_initialisers():
     assert all(np.all(l.get_weights()[0] == 1) for l in model.layers if isinstance(l, keras.layers.Conv2D))
 
 
+def test_digit_cnn_without_dropout_changes_nothing_else():
+    with_dropout, without = models.digit_cnn(), models.digit_cnn(dropout=False)
+    rates = [l.rate for l in with_dropout.layers if isinstance(l, keras.layers.Dropout)]
+    assert rates == [0.2, 0.25, 0.25]
+    assert [l.rate for l in without.layers if isinstance(l, keras.layers.Dropout)] == [0.0, 0.0, 0.0]
+    assert models.count_params(without) == models.count_params(with_dropout)
+
+    def others(model):
+        # every layer but Dropout, with its configuration (names differ between instances)
+        return [(type(l).__name__, {k: v for k, v in l.get_config().items() if k != "name"})
+                for l in model.layers if not isinstance(l, keras.layers.Dropout)]
+
+    assert others(without) == others(with_dropout)
+    x = np.random.default_rng(0).random((4, 28, 28, 1), dtype="float32")
+    dropouts = [l for l in without.layers if isinstance(l, keras.layers.Dropout)]
+    assert all(np.array_equal(l(x, training=True), x) for l in dropouts), "rate 0 passes everything through"
+    assert not np.array_equal(with_dropout.layers[3](x, training=True), x)
+    keras.utils.set_random_seed(0)
+    a = models.digit_cnn().get_weights()
+    keras.utils.set_random_seed(0)
+    b = models.digit_cnn(dropout=False).get_weights()
+    assert all(np.array_equal(x, y) for x, y in zip(a, b)), "same seed, same initial weights"
+
+
 def test_digit_cnn_5x5_matches_handout_001_text():
     model = models.digit_cnn_5x5()
     assert models.count_params(model)["total"] == 242_062

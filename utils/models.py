@@ -24,7 +24,7 @@ INPUT_SHAPE = (28, 28, 1)
 
 
 def digit_cnn(conv_initializer: str = "he_normal", *, second_conv_initializer: str | None = None,
-              name: str = "digit_cnn") -> keras.Sequential:
+              dropout: bool = True, name: str = "digit_cnn") -> keras.Sequential:
     """Handout 000's CNN: 324,906 parameters (324,650 trainable, 256 non-trainable).
 
     Conv 32 3×3 → Conv 32 3×3 → MaxPool 2×2 → Dropout 0.2 → Conv 64 3×3 same → MaxPool 2×2
@@ -32,21 +32,34 @@ def digit_cnn(conv_initializer: str = "he_normal", *, second_conv_initializer: s
 
     ``conv_initializer`` is the kernel initialiser of every convolution;
     ``second_conv_initializer`` overrides it for the second one only (lab 2's experiment).
+    ``dropout=False`` turns the three Dropout layers off (rate 0: they pass everything through),
+    for lab 3's ablation, the last step of handout 000's tuning order. The layers are built with
+    their usual rates and set to 0 afterwards: Keras gives a Dropout layer with a positive rate a
+    random seed of its own when it is created, so building them at rate 0 (or leaving them out)
+    would shift the random numbers of the later initialisers, and the same seed would no longer
+    give the same initial weights. Every other layer and the parameter count stay the same.
     """
     second = second_conv_initializer or conv_initializer
+
+    def drop(rate: float) -> layers.Dropout:
+        layer = layers.Dropout(rate)
+        if not dropout:
+            layer.rate = 0.0
+        return layer
+
     return keras.Sequential([
         keras.Input(INPUT_SHAPE),
         layers.Conv2D(32, (3, 3), activation="relu", kernel_initializer=conv_initializer),
         layers.Conv2D(32, (3, 3), activation="relu", kernel_initializer=second),
         layers.MaxPooling2D((2, 2), strides=2),
-        layers.Dropout(0.2),
+        drop(0.2),
         layers.Conv2D(64, (3, 3), padding="same", activation="relu", kernel_initializer=conv_initializer),
         layers.MaxPooling2D((2, 2)),
-        layers.Dropout(0.25),
+        drop(0.25),
         layers.Flatten(),
         layers.Dense(128, activation="relu"),
         layers.BatchNormalization(),
-        layers.Dropout(0.25),
+        drop(0.25),
         layers.Dense(NUM_CLASSES, activation="softmax"),
     ], name=name)
 

@@ -27,6 +27,42 @@ def best(expression, head=""):
             "best_optimizer = best_by_val_accuracy(opt_histories)")
 
 
+def steps_fn(steps="math.ceil(n_samples / batch_size)", total="epochs * steps_per_epoch(n_samples, batch_size)",
+             updates="total_updates(len(x_train), BATCH_SIZE, EPOCHS)"):
+    return ("import math\n"
+            f"def steps_per_epoch(n_samples, batch_size):\n    return {steps}\n"
+            f"def total_updates(n_samples, batch_size, epochs):\n    return {total}\n"
+            f"opt_updates = {updates}")
+
+
+DROPOUT_RUN = ("run_experiment(keras.optimizers.Adam(learning_rate=0.001), build={build}, epochs={epochs},\n"
+               "                   batch_size={batch}, x=x_train[:DROPOUT_IMAGES], y=y_train[:DROPOUT_IMAGES])")
+
+
+def ablation(on="models.digit_cnn", off="lambda: models.digit_cnn(dropout=False)", off_epochs="DROPOUT_EPOCHS",
+             off_batch="DROPOUT_BATCH", head=""):
+    run_on = DROPOUT_RUN.format(build=on, epochs="DROPOUT_EPOCHS", batch="DROPOUT_BATCH")
+    run_off = DROPOUT_RUN.format(build=off, epochs=off_epochs, batch=off_batch)
+    return f"{head}dropout_histories = {{\n    'dropout': {run_on},\n    'no dropout': {run_off},\n}}"
+
+
+# the course's network without its Dropout layers, written out by a student
+NO_DROPOUT_LAYERS = """def my_cnn():
+    return keras.Sequential([
+        keras.Input((28, 28, 1)),
+        layers.Conv2D(32, (3, 3), activation="relu", kernel_initializer="he_normal"),
+        layers.Conv2D(32, (3, 3), activation="relu", kernel_initializer="he_normal"),
+        layers.MaxPooling2D((2, 2), strides=2),
+        layers.Conv2D(64, (3, 3), padding="same", activation="relu", kernel_initializer="he_normal"),
+        layers.MaxPooling2D((2, 2)),
+        layers.Flatten(),
+        layers.Dense(128, activation="relu"),
+        layers.BatchNormalization(),
+        layers.Dense(10, activation="softmax"),
+    ])
+"""
+
+
 VARIANTS = [
     # 1 compile function
     Variant("compile_model", "compile: binary cross-entropy for ten one-hot classes",
@@ -87,6 +123,29 @@ VARIANTS = [
                       head="import pandas as pd\n")),
     Variant("best_optimizer", "best: sorted items", correct=True,
             code=best("sorted(histories.items(), key=lambda kv: kv[1].history['val_accuracy'][-1])[-1][0]")),
+    # 5 steps per epoch and updates
+    Variant("batch_steps", "steps: floor division drops the last, smaller batch", steps_fn(steps="n_samples // batch_size"),
+            message="单独成一批"),
+    Variant("batch_steps", "steps: round() instead of rounding up", steps_fn(steps="round(n_samples / batch_size)"),
+            message="单独成一批"),
+    Variant("batch_steps", "steps: one more batch even when it divides evenly",
+            steps_fn(steps="n_samples // batch_size + 1"), message="这时不会多出一批"),
+    Variant("batch_steps", "updates: epochs x images instead of epochs x steps", steps_fn(total="epochs * n_samples"),
+            message="total_updates(3780, 40, 20) 给出"),
+    Variant("batch_steps", "updates: epochs x n / batch without rounding up",
+            steps_fn(total="epochs * n_samples / batch_size"), message="total_updates(3780, 40, 20) 给出"),
+    Variant("batch_steps", "updates: the handout's batch size and epochs for this lab's runs",
+            steps_fn(updates="total_updates(len(x_train), 40, 20)"), message="Adam 实际更新了"),
+    Variant("batch_steps", "updates: the printed count typed in, functions right for the handout only",
+            steps_fn(steps="95 if n_samples == 3780 else 60", total="1900", updates="120"),
+            message="Keras 在优化器比较里每个周期走了"),
+    Variant("batch_steps", "steps: negative floor division", correct=True,
+            code=steps_fn(steps="-(-n_samples // batch_size)")),
+    Variant("batch_steps", "steps: numpy ceil, updates without the helper", correct=True,
+            code=steps_fn(steps="int(np.ceil(n_samples / batch_size))",
+                          total="epochs * int(np.ceil(n_samples / batch_size))")),
+    Variant("batch_steps", "steps: length of the batch start indices", correct=True,
+            code=steps_fn(steps="len(range(0, n_samples, batch_size))")),
     # 5 loss comparison
     Variant("loss_histories", "losses: one optimizer object reused for every run",
             f"opt = {SGD}\nloss_histories = {{}}\n"
@@ -108,6 +167,26 @@ VARIANTS = [
             code=callback(mode='"max"', verbose="0")),
     Variant("reduce_lr", "plateau: positional monitor, min_lr as 0.00001", correct=True,
             code="reduce_lr = keras.callbacks.ReduceLROnPlateau('val_accuracy', factor=0.5, patience=1, min_lr=0.00001)"),
+    # 10 Dropout on / off
+    Variant("dropout_ablation", "dropout: both runs keep the handout's Dropout",
+            ablation(off="models.digit_cnn"), message="还有起作用的 Dropout"),
+    Variant("dropout_ablation", "dropout: one run stored under both names",
+            "_run = " + DROPOUT_RUN.format(build="models.digit_cnn", epochs="DROPOUT_EPOCHS", batch="DROPOUT_BATCH")
+            + "\ndropout_histories = {'dropout': _run, 'no dropout': _run}", message="两个新建的网络"),
+    Variant("dropout_ablation", "dropout: a built network passed as build=",
+            ablation(off="models.digit_cnn(dropout=False)"), error="TypeError"),
+    Variant("dropout_ablation", "dropout: the second run keeps the default EPOCHS",
+            ablation(off_epochs="EPOCHS"), message="两次训练的周期数是"),
+    Variant("dropout_ablation", "dropout: the second run with the default batch size",
+            ablation(off_batch="BATCH_SIZE"), message="每个周期的步数不同"),
+    Variant("dropout_ablation", "dropout: a def and a loop", correct=True,
+            code="def no_dropout():\n    return models.digit_cnn(dropout=False)\n"
+                 "dropout_histories = {}\n"
+                 "for name, build in [('dropout', models.digit_cnn), ('no dropout', no_dropout)]:\n"
+                 "    dropout_histories[name] = " + DROPOUT_RUN.format(build="build", epochs="DROPOUT_EPOCHS",
+                                                                        batch="DROPOUT_BATCH")),
+    Variant("dropout_ablation", "dropout: the network written out without Dropout layers", correct=True,
+            code=ablation(off="my_cnn", head=NO_DROPOUT_LAYERS)),
     # 9 your own run
     Variant("my_run", "my run: the Adam baseline handed in again",
             "my_change = 'Adam'\nmy_run = opt_histories['Adam']", message="完全一样"),
