@@ -6,8 +6,8 @@ This part trains the same two networks the lab compares (:func:`utils.models.kag
 with ``bn_momentum=0.9``, once plain and once with the lab's augmentation) with the
 handout's recipe: Adam 0.001, batch 86, 30 epochs, ReduceLROnPlateau on ``val_accuracy``
 (patience 3, factor 0.5, min 1e-5), on the same 3,780 / 420 split. Both start from the same
-seed, so they start from the same weights and see the same batches; augmentation is the
-only difference. The 800-image held-out file is scored after every epoch (a benchmark
+seed and differ only in the augmentation (the augmentation layers draw from the seeded
+generators too, so the two initial weights are not identical). The 800-image held-out file is scored after every epoch (a benchmark
 measurement: nothing is chosen on it), so the table can show the epoch at which the 98.5%
 goal is first met (if it is).
 
