@@ -98,20 +98,6 @@ def check_lab05_curves(curves, epochs):
     assert all(0 <= a <= 1 for a in curves["heldout_accuracy"].values())
 
 
-def test_shipped_lab05_curves_are_the_benchmark_run_lab05_plots():
-    """data/lab05_curves.json: well-formed, the same run as bench/results.json, and what lab 5 plots."""
-    curves = json.loads((ROOT / "data" / "lab05_curves.json").read_text())
-    check_lab05_curves(curves, epochs=30)
-    lab05 = json.loads((ROOT / "bench" / "results.json").read_text())["lab05"]
-    assert curves["date"] == lab05["date"] and curves["command"] == lab05["command"]
-    assert {("augmented" if r["augmented"] else "plain"): r["history"] for r in lab05["runs"]} == curves["histories"]
-    source = "\n".join(c.source for c in nbformat.read(
-        ROOT / "solutions" / "lab05_augmentation" / "lab05_augmentation.ipynb", as_version=4).cells)
-    assert 'course_data.DATA_DIR / "lab05_curves.json"' in source
-    assert 'plots.plot_history(long_run["histories"]' in source
-    assert curves["command"] in source, "the notebook names the command that produced the curves"
-
-
 def test_series_of_some_labs_keeps_the_other_labs(tmp_path):
     old = {"median": 50.0, "min": 49.0, "max": 51.0, "runs": 3}
     kept = {"seconds": old, "peak_mb": old, "models": [], "accuracy_runs": [[]]}
