@@ -47,6 +47,9 @@ def main(argv=None) -> int:
     parser.add_argument("--cnn-epochs", type=int, default=7, help="epochs of the full-scale CNN")
     parser.add_argument("--mlp-epochs", type=int, default=12, help="epochs of the full-scale MLP")
     parser.add_argument("--lab05-epochs", type=int, default=30, help="epochs of lab 5's network at the handout's length")
+    parser.add_argument("--lab05-curves", type=Path,
+                        help="where the lab05 part writes the curves lab 5 plots (default: data/lab05_curves.json "
+                             "when --out is bench/, else <out>/lab05_curves.json)")
     parser.add_argument("--scaling-sizes", default="1000,4000,16000,60000")
     parser.add_argument("--scaling-epochs", type=int, default=2)
     parser.add_argument("--limit", type=int, help="train on this many images only (smoke tests)")
@@ -82,11 +85,15 @@ def main(argv=None) -> int:
             fresh["command"] = results["series"].get("command", "") + "; " + fresh["command"]
         results["series"] = fresh
     if "lab05" in parts:
-        log(f"lab05: lab 5's network, {args.lab05_epochs} epochs (handout 004's length)")
+        log(f"lab05: lab 5's two networks, plain and augmented, {args.lab05_epochs} epochs (handout 004's length)")
         started = stamp()
-        row = longrun.lab05_handout_length(args.lab05_epochs, limit=args.limit)
-        log(f"  held-out {row['heldout_accuracy']:.4f} after {row['epochs']} epochs, {row['train_seconds']:.0f} s")
+        row = longrun.lab05_handout_length(args.lab05_epochs, limit=args.limit, log=log)
         results["lab05"] = {**row, **started}
+        curves_file = args.lab05_curves or (
+            ROOT / "data" / "lab05_curves.json" if args.out.resolve() == (ROOT / "bench").resolve()
+            else args.out / "lab05_curves.json")
+        curves_file.write_text(json.dumps(longrun.curves(results["lab05"]), indent=1, ensure_ascii=False) + "\n")
+        log(f"  wrote {curves_file}")
     if "full" in parts:
         log("full: Fashion-MNIST 60,000 / 10,000")
         started = stamp()

@@ -73,9 +73,29 @@ def test_command_line_writes_files(tmp_path):
     assert lab05["params"] == 889_322 and lab05["train_images"] == 600 and lab05["epochs"] == 2
     assert len(lab05["heldout_by_epoch"]) == 2 and lab05["heldout_accuracy"] == lab05["heldout_by_epoch"][-1]
     assert all(0 <= a <= 1 for a in lab05["heldout_by_epoch"] + lab05["val_by_epoch"])
+    assert [r["augmented"] for r in lab05["runs"]] == [False, True]
+    assert [r["params"] for r in lab05["runs"]] == [889_322, 889_322]
+    assert lab05["runs"][1]["heldout_by_epoch"] == lab05["heldout_by_epoch"]
+    # the curves file goes next to results.json when --out is not bench/ (data/lab05_curves.json is left alone)
+    curves = json.loads((tmp_path / "lab05_curves.json").read_text())
+    check_lab05_curves(curves, epochs=2)
+    assert all(abs(a - b) <= 1e-4 for a, b in zip(curves["histories"]["augmented"]["val_accuracy"], lab05["val_by_epoch"]))
     assert (tmp_path / "scaling.png").read_bytes()[:4] == b"\x89PNG"
     text = (tmp_path / "RESULTS.md").read_text()
     assert "## 3. Full scale" in text and "## 4. Scaling" in text and "## 2b." in text and "Handout 003 CNN" in text
+    assert "| kaggle_cnn_plain | 889,322 | 2 |" in text and "| kaggle_cnn_augmented | 889,322 | 2 |" in text
+
+
+def check_lab05_curves(curves, epochs):
+    """The curves file lab 5 plots: both models, a full Keras history each, one value per epoch."""
+    assert curves["epochs"] == epochs and curves["command"].startswith("python -m bench") and curves["date"]
+    assert sorted(curves["histories"]) == ["augmented", "plain"]
+    for history in curves["histories"].values():
+        assert sorted(history) == sorted(["loss", "accuracy", "val_loss", "val_accuracy", "learning_rate"])
+        assert all(len(values) == epochs for values in history.values())
+        assert all(0 <= a <= 1 for a in history["accuracy"] + history["val_accuracy"])
+        assert all(v > 0 for v in history["loss"] + history["val_loss"] + history["learning_rate"])
+    assert all(0 <= a <= 1 for a in curves["heldout_accuracy"].values())
 
 
 def test_series_of_some_labs_keeps_the_other_labs(tmp_path):
