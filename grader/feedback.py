@@ -113,12 +113,6 @@ def clean(nb, flags: list[str] | None = None):
     return nb
 
 
-def render(nb, ws, lab: str, student: str, name: str) -> str:
-    """HTML of the cleaned notebook ``nb``: nbgrader's GetGrades (scores and comments from the
-    gradebook) and nbconvert's HTMLExporter with the course's template."""
-    return html(*with_grades(nb, ws, lab, student, name))
-
-
 def with_grades(nb, ws, lab: str, student: str, name: str):
     """``(notebook, resources)`` with the gradebook's scores and comments (nbgrader's GetGrades):
     the owner's part of a feedback page; the rest (:func:`html`) can run anywhere."""
@@ -180,16 +174,13 @@ def generate(ws, labs: list[str] | None = None, progress: bool = True, workers: 
     pending: dict = {}
     bar = tqdm(total=len(pairs), desc="feedback", unit="nb", disable=not progress or not pairs)
 
-    def write(target: Path, page: str):
-        target.write_text(page, encoding="utf-8")
-
     def drain(limit: int):
         while len(pending) > limit:
             done, _ = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
             for future in done:
                 target, label = pending.pop(future)
                 try:
-                    write(target, future.result())
+                    target.write_text(future.result(), encoding="utf-8")
                 except Exception as exc:  # noqa: BLE001 - one page, not the class
                     problems.append(f"{label}: {type(exc).__name__}: {str(exc)[:200]}")
 
@@ -206,7 +197,7 @@ def generate(ws, labs: list[str] | None = None, progress: bool = True, workers: 
                     nb, resources = with_grades(clean(nbformat.read(path, as_version=4), flags), ws, lab, student,
                                                 path.stem)
                     if pool is None:
-                        write(dest / f"{path.stem}.html", html(nb, resources))
+                        (dest / f"{path.stem}.html").write_text(html(nb, resources), encoding="utf-8")
                     else:
                         future = pool.submit(_html_job, nbformat.writes(nb), dict(resources))
                         pending[future] = (dest / f"{path.stem}.html", label)

@@ -24,7 +24,7 @@ from dataclasses import asdict
 from . import gradebook, nbfast
 from .executors import DaskExecutor, ExecutorGone, LocalExecutor, SubmissionKilledWorkers
 from .owner import (DEFAULT_WORKSPACE, MAX_FILE_BYTES, STATE_VERSION, Owner, Result, Workspace,  # noqa: F401
-                    check_file, _last_error, _tree_digest)
+                    check_file, _tree_digest)
 from .worker import InfrastructureError, Job, Outcome, execute_job, job_sandbox, prime_cache  # noqa: F401
 
 

@@ -461,9 +461,3 @@ def _tree_digest(folder: Path) -> str:
         digest.update(path.relative_to(folder).as_posix().encode() + b"\0")
         digest.update(hashlib.sha256(path.read_bytes()).digest())
     return digest.hexdigest()
-
-
-def _last_error(out: dict) -> str:
-    text = (out.get("error") or out.get("log") or "").strip().splitlines()
-    errors = [line for line in text if "ERROR" in line or "Error" in line]
-    return (errors or text or ["unknown error"])[-1][:300]
