@@ -91,7 +91,7 @@ lab-instructor: install
 		$(ROOT_FLAG) $(LAB_FLAGS)
 
 test: install
-	$(PY) -m pytest -p no:cacheprovider -n 2 --dist loadfile --durations=12 --nbval-lax tests solutions
+	$(PY) -m pytest -p no:cacheprovider -n 2 --dist loadscope --durations=12 --nbval-lax tests solutions
 
 notebooks: install
 	$(PY) -m grader release --clean

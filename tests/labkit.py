@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -59,6 +60,7 @@ class Variant:
 class Outcome:
     status: str          # "pass" or the exception's class name
     message: str = ""
+    seconds: float = 0.0   # wall time of the variant and the cells it re-ran
 
     @property
     def passed(self) -> bool:
@@ -70,6 +72,7 @@ class LabReport:
     outcomes: dict[str, Outcome] = field(default_factory=dict)   # variant name -> outcome
     cell_errors: list[str] = field(default_factory=list)         # the real solution's failures
     probes: dict[str, object] = field(default_factory=dict)      # probe name -> value after the run
+    executed: nbformat.NotebookNode | None = None                 # the solution with its outputs
 
 
 def cell_grade_id(cell) -> str | None:
@@ -135,8 +138,9 @@ class Kernel:
         full_env.setdefault("MPLBACKEND", "Agg")
         self.km, self.kc = start_new_kernel(kernel_name=kernel_name, cwd=str(cwd), env=full_env)
 
-    def run(self, code: str, timeout: float = 600) -> tuple[str, str, str]:
-        """Execute ``code``; return (status, error name, error message + captured stdout)."""
+    def run(self, code: str, timeout: float = 600, outputs: list | None = None) -> tuple[str, str, str]:
+        """Execute ``code``; return (status, error name, error message + captured stdout).
+        ``outputs``, when given, receives the cell's outputs as nbformat output nodes."""
         out: list[str] = []
         err: list[str] = ["", ""]
 
@@ -146,6 +150,8 @@ class Kernel:
                 out.append(content["text"])
             elif kind == "error":
                 err[:] = [content["ename"], content["evalue"]]
+            if outputs is not None and kind in ("stream", "display_data", "execute_result", "error"):
+                outputs.append(nbformat.v4.output_from_msg(msg))
 
         reply = self.kc.execute_interactive(code, timeout=timeout, output_hook=hook, allow_stdin=False)
         status = reply["content"]["status"]
@@ -189,18 +195,23 @@ def run_lab(lab: str, variants: list[Variant], env: dict | None = None, timeout:
                     raise ValueError(f"{lab}: no test cell {v.test_id!r} after {gid!r}")
                 sources = [v.code] + [c.source for c in cells[i + 1:end + 1] if c.cell_type == "code"]
                 code = f"print({MARK!r} + _lk_json.dumps(_lk_run({json.dumps(sources)})))"
+                start = time.perf_counter()
                 status, ename, text = kernel.run(code, timeout)
+                seconds = time.perf_counter() - start
                 if status != "ok":
-                    report.outcomes[v.name] = Outcome(ename or "KernelError", text)
+                    report.outcomes[v.name] = Outcome(ename or "KernelError", text, seconds)
                     continue
                 found = re.search(re.escape(MARK) + r"(.*)", text)
                 result = json.loads(found.group(1)) if found else ["NoResult", text]
-                report.outcomes[v.name] = Outcome(*result)
-            status, ename, evalue = kernel.run(cell.source, timeout)
+                report.outcomes[v.name] = Outcome(*result, seconds=seconds)
+            cell.outputs, cell.execution_count = [], None
+            status, ename, evalue = kernel.run(cell.source, timeout, outputs=cell.outputs)
+            cell.execution_count = sum(1 for c in cells[:i + 1] if c.cell_type == "code")
             if status != "ok":
                 report.cell_errors.append(f"cell {i} ({gid or 'unnamed'}): {ename}: {evalue}")
         if probes:
             report.probes = _probe(kernel, probes, timeout)
+        report.executed = nb
     finally:
         kernel.shutdown()
     return report
