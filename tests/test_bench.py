@@ -113,3 +113,10 @@ def test_series_of_some_labs_keeps_the_other_labs(tmp_path):
     assert series_out["total_seconds"] == round(50.0 + lab01["seconds"]["median"], 1)
     assert series_out["command"].startswith("make bench; python -m bench --parts series --labs lab01_data")
     assert f"| lab01_data (measured {lab01['date']}) |" in (tmp_path / "RESULTS.md").read_text()
+
+
+def test_shipped_lab05_curves_are_a_complete_30_epoch_run():
+    """The curves lab 5 plots (data/lab05_curves.json, from `python -m bench --parts lab05`)."""
+    curves = json.loads((ROOT / "data" / "lab05_curves.json").read_text(encoding="utf-8"))
+    check_lab05_curves(curves, epochs=30)
+    assert curves["train_images"] == 3780 and curves["batch_size"] == 86
