@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -60,7 +59,6 @@ class Variant:
 class Outcome:
     status: str          # "pass" or the exception's class name
     message: str = ""
-    seconds: float = 0.0   # wall time of the variant and the cells it re-ran
 
     @property
     def passed(self) -> bool:
@@ -195,15 +193,13 @@ def run_lab(lab: str, variants: list[Variant], env: dict | None = None, timeout:
                     raise ValueError(f"{lab}: no test cell {v.test_id!r} after {gid!r}")
                 sources = [v.code] + [c.source for c in cells[i + 1:end + 1] if c.cell_type == "code"]
                 code = f"print({MARK!r} + _lk_json.dumps(_lk_run({json.dumps(sources)})))"
-                start = time.perf_counter()
                 status, ename, text = kernel.run(code, timeout)
-                seconds = time.perf_counter() - start
                 if status != "ok":
-                    report.outcomes[v.name] = Outcome(ename or "KernelError", text, seconds)
+                    report.outcomes[v.name] = Outcome(ename or "KernelError", text)
                     continue
                 found = re.search(re.escape(MARK) + r"(.*)", text)
                 result = json.loads(found.group(1)) if found else ["NoResult", text]
-                report.outcomes[v.name] = Outcome(*result, seconds=seconds)
+                report.outcomes[v.name] = Outcome(*result)
             cell.outputs, cell.execution_count = [], None
             status, ename, evalue = kernel.run(cell.source, timeout, outputs=cell.outputs)
             cell.execution_count = sum(1 for c in cells[:i + 1] if c.cell_type == "code")
