@@ -20,6 +20,16 @@ _SUB = ("labels = np.argmax({model}.predict(X_test, verbose=0), axis=1)\n"
         "submission = pd.DataFrame({{'ImageId': {ids}, 'Label': labels}})\n"
         "submission.to_csv(SUBMISSION_FILE, index={index})\n")
 
+_GAPS = "curve_gaps = {name: generalization_gap(h) for name, h in curves['histories'].items()}\n"
+
+
+def _gap(expr: str) -> str:
+    """The curve-gap answer with ``expr`` (over ``logs``, the epoch lists) as the gap."""
+    return ("def generalization_gap(history):\n"
+            "    logs = history.history if isinstance(history, keras.callbacks.History) else history\n"
+            f"    return float({expr})\n" + _GAPS)
+
+
 VARIANTS = [
     # 1 augmentation
     Variant("augmentation", "augment: rotation factor given in degrees",
@@ -86,6 +96,34 @@ VARIANTS = [
             message="patience 和 factor"),
     Variant("reduce_lr", "callback: explicit max mode", correct=True,
             code="reduce_lr = keras.callbacks.ReduceLROnPlateau(monitor='val_accuracy', mode='max', factor=0.5, patience=3, min_lr=1e-5, verbose=1)"),
+    # 5b read the stored 30-epoch curves
+    Variant("curve_gap", "curve gap: validation minus training",
+            _gap("logs['val_accuracy'][-1] - logs['accuracy'][-1]"), message="方向反了"),
+    Variant("curve_gap", "curve gap: best epochs instead of the last",
+            _gap("max(logs['accuracy']) - max(logs['val_accuracy'])"), message="最后一个周期"),
+    Variant("curve_gap", "curve gap: mean over the epochs",
+            _gap("np.mean(logs['accuracy']) - np.mean(logs['val_accuracy'])"), message="最后一个周期"),
+    Variant("curve_gap", "curve gap: losses instead of accuracies",
+            _gap("logs['loss'][-1] - logs['val_loss'][-1]"), message="最后一个周期"),
+    Variant("curve_gap", "curve gap: a History is not read",
+            "def generalization_gap(history):\n    return float(history['accuracy'][-1] - history['val_accuracy'][-1])\n"
+            + _GAPS, error="TypeError"),
+    Variant("curve_gap", "curve gap: the printed figures copied",
+            _gap("logs['accuracy'][-1] - logs['val_accuracy'][-1]").replace(
+                _GAPS, "curve_gaps = {'plain': 0.0156, 'augmented': 0.0106}\n"), message="不要抄"),
+    Variant("curve_gap", "curve gap: names swapped",
+            _gap("logs['accuracy'][-1] - logs['val_accuracy'][-1]").replace(
+                _GAPS, "_g = {name: generalization_gap(h) for name, h in curves['histories'].items()}\n"
+                       "curve_gaps = dict(zip(_g, reversed(list(_g.values()))))\n"), message="不符"),
+    Variant("curve_gap", "curve gap: hasattr check, index by length, loop", correct=True,
+            code="def generalization_gap(history):\n"
+                 "    if hasattr(history, 'history'):\n"
+                 "        history = history.history\n"
+                 "    train, val = history['accuracy'], history['val_accuracy']\n"
+                 "    return train[len(train) - 1] - val[len(val) - 1]\n"
+                 "curve_gaps = {}\n"
+                 "for name in curves['histories']:\n"
+                 "    curve_gaps[name] = generalization_gap(curves['histories'][name])\n"),
     # 5 decide on the validation set (checked on probe models with known accuracies, not on
     #   the order of the two trained models' accuracies)
     Variant("held_out", "held out: decided on the test set",
