@@ -13,6 +13,7 @@ from . import fullscale, longrun, report, series
 
 ROOT = Path(__file__).resolve().parents[1]
 PARTS = ("series", "lab05", "full", "scaling")
+FULL_SHIFT = 0.0
 
 
 def machine() -> dict:
@@ -46,6 +47,13 @@ def main(argv=None) -> int:
     parser.add_argument("--repeats", type=int, default=3, help="runs per timing under a minute")
     parser.add_argument("--cnn-epochs", type=int, default=7, help="epochs of the full-scale CNN")
     parser.add_argument("--mlp-epochs", type=int, default=12, help="epochs of the full-scale MLP")
+    parser.add_argument("--cnn-seeds", default="2,3,4",
+                        help="seeds of the full-scale CNN runs (the figure is their median)")
+    parser.add_argument("--cnn-shift", type=float, default=FULL_SHIFT,
+                        help="random-translation factor of the full-scale CNN recipe (0: none)")
+    parser.add_argument("--full-trials", default="",
+                        help=f"comma-separated levers to try once each beside the recipe, of {sorted(fullscale.TRIALS)}"
+                             " (kept in results.json until tried again)")
     parser.add_argument("--lab05-epochs", type=int, default=30, help="epochs of lab 5's network at the handout's length")
     parser.add_argument("--lab05-curves", type=Path,
                         help="where the lab05 part writes the curves lab 5 plots (default: data/lab05_curves.json "
@@ -97,13 +105,29 @@ def main(argv=None) -> int:
     if "full" in parts:
         log("full: Fashion-MNIST 60,000 / 10,000")
         started = stamp()
+        trials = [t for t in args.full_trials.split(",") if t]
+        unknown = set(trials) - set(fullscale.TRIALS)
+        if unknown:
+            parser.error(f"unknown --full-trials: {sorted(unknown)}")
+        sized = dict(limit=args.limit, test_limit=args.limit and max(200, args.limit // 5))
+        runs = [("mlp", args.mlp_epochs, {})]
+        runs += [("cnn", args.cnn_epochs, {"seed": int(seed), "shift": args.cnn_shift})
+                 for seed in args.cnn_seeds.split(",") if seed]
         rows = []
-        for kind, epochs in [("mlp", args.mlp_epochs), ("cnn", args.cnn_epochs)]:
-            row = fullscale.train_and_score(kind, epochs, limit=args.limit,
-                                            test_limit=args.limit and max(200, args.limit // 5))
-            log(f"  {kind}: {row['test_accuracy']:.4f} in {row['train_seconds']:.0f} s ({row['params']:,} params)")
+        for kind, epochs, options in runs:
+            row = fullscale.train_and_score(kind, epochs, **sized, **options)
+            log(f"  {kind} (seed {row['seed']}): {row['test_accuracy']:.4f} in {row['train_seconds']:.0f} s "
+                f"({row['params']:,} params)")
             rows.append(row)
         results["full"] = {"runs": rows, "anchors": fullscale.ANCHORS, **started}
+        if trials:
+            done = {t["trial"]: t for t in results.get("full_trials", {}).get("rows", [])}
+            for name in trials:
+                options = {"seed": 2, "shift": args.cnn_shift, **fullscale.TRIALS[name]}
+                row = fullscale.train_and_score("cnn", args.cnn_epochs, **sized, **options)
+                done[name] = {"trial": name, **row, **stamp()}
+                log(f"  trial {name}: {row['test_accuracy']:.4f} in {row['train_seconds']:.0f} s")
+            results["full_trials"] = {"rows": [done[t] for t in sorted(done)]}
     if "scaling" in parts:
         log("scaling: seconds per epoch against training images")
         started = stamp()

@@ -50,25 +50,34 @@ def test_series_summary_and_report(tiny_notebook):
 
 
 def test_report_marks_goals_both_ways():
-    def results(acc, seconds):
-        return {"full": {"runs": [{"model": "cnn", "keras_name": "c", "params": 900_000, "epochs": 10,
+    def results(accs, seconds):
+        return {"full": {"runs": [{"model": "cnn", "keras_name": "c", "params": 900_000, "epochs": 10, "seed": i,
                                    "median_seconds_per_epoch": 40.0, "train_seconds": seconds,
-                                   "test_accuracy": acc}], "anchors": []}}
-    assert "≥ 93.5% ✅, ≤ 1M params ✅, ≤ 600 s ✅" in report.markdown(results(0.94, 500))
-    assert "≥ 93.5% ❌, ≤ 1M params ✅, ≤ 600 s ✅" in report.markdown(results(0.93, 500))
-    assert "≥ 93.5% ✅, ≤ 1M params ✅, ≤ 600 s ❌" in report.markdown(results(0.94, 700))
+                                   "test_accuracy": acc} for i, acc in enumerate(accs)], "anchors": []}}
+    # the accuracy goal is the median of the runs, the time goal holds for each run
+    text = report.markdown(results([0.934, 0.94, 0.936], 500))
+    assert "**93.60%** (spread 93.40%–94.00%) | median ≥ 93.5% ✅" in text
+    assert text.count("≤ 1M params ✅, ≤ 600 s ✅") == 3
+    assert "median ≥ 93.5% ❌" in report.markdown(results([0.934, 0.93, 0.94], 500))
+    assert "median ≥ 93.5% ✅" in report.markdown(results([0.935, 0.936], 500))
+    assert "≤ 600 s ❌" in report.markdown(results([0.94], 700))
 
 
 def test_command_line_writes_files(tmp_path):
     subprocess.run([sys.executable, "-m", "bench", "--parts", "lab05,scaling,full", "--out", str(tmp_path),
                     "--repeats", "1", "--scaling-sizes", "300,600", "--scaling-epochs", "2",
-                    "--limit", "600", "--cnn-epochs", "1", "--mlp-epochs", "1", "--lab05-epochs", "2"],
+                    "--limit", "600", "--cnn-epochs", "1", "--mlp-epochs", "1", "--lab05-epochs", "2",
+                    "--cnn-seeds", "2,3", "--full-trials", "bf16,shift"],
                    cwd=ROOT, check=True, capture_output=True)
     results = json.loads((tmp_path / "results.json").read_text())
     assert results["machine"]["cores"] >= 1 and results["machine"]["tensorflow"]
     assert [r["images"] for r in results["scaling"]["rows"]] == [300, 600]
-    assert [r["model"] for r in results["full"]["runs"]] == ["mlp", "cnn"]
+    assert [(r["model"], r["seed"]) for r in results["full"]["runs"]] == [("mlp", 2), ("cnn", 2), ("cnn", 3)]
     assert all(0 <= r["test_accuracy"] <= 1 for r in results["full"]["runs"])
+    # the levers change how the network trains, never what it is
+    trials = {t["trial"]: t for t in results["full_trials"]["rows"]}
+    assert set(trials) == {"bf16", "shift"} and {t["params"] for t in trials.values()} == {469_098}
+    assert "mixed bfloat16" in trials["bf16"]["recipe"] and "random shifts" in trials["shift"]["recipe"]
     lab05 = results["lab05"]
     assert lab05["params"] == 889_322 and lab05["train_images"] == 600 and lab05["epochs"] == 2
     assert len(lab05["heldout_by_epoch"]) == 2 and lab05["heldout_accuracy"] == lab05["heldout_by_epoch"][-1]
@@ -82,6 +91,7 @@ def test_command_line_writes_files(tmp_path):
     assert all(abs(a - b) <= 1e-4 for a, b in zip(curves["histories"]["augmented"]["val_accuracy"], lab05["val_by_epoch"]))
     assert (tmp_path / "scaling.png").read_bytes()[:4] == b"\x89PNG"
     text = (tmp_path / "RESULTS.md").read_text()
+    assert "median of 2 runs" in text and "### Levers tried" in text and "| shift |" in text
     assert "## 3. Full scale" in text and "## 4. Scaling" in text and "## 2b." in text and "Handout 003 CNN" in text
     assert "| kaggle_cnn_plain | 889,322 | 2 |" in text and "| kaggle_cnn_augmented | 889,322 | 2 |" in text
 
