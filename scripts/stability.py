@@ -150,7 +150,8 @@ def summarise(out: Path = OUT) -> dict:
             continue
         rows = []
         for check in CHECKS[lab]:
-            values = [r["values"].get(check.name) for r in runs]
+            # runs recorded before the check existed (an older notebook) do not count for it
+            values = [r["values"][check.name] for r in runs if check.name in r["values"]]
             numbers = [v for v in values if isinstance(v, (int, float))]
             worst = min(numbers, key=check.margin) if numbers else None
             rows.append({"cell": check.cell, "check": check.name, "op": check.op, "threshold": check.threshold,
