@@ -155,3 +155,45 @@ def test_a_batch_restores_nbgrader_and_still_rejects_bad_metadata(tmp_path):
         with pytest.raises(jsonschema.ValidationError):         # an invalid cell is never remembered
             validator.validate_cell(bad)
     assert (api.Gradebook, overwritecells.Gradebook, saveautogrades.Gradebook, common.jsonschema) == before
+
+
+def test_feedback_pages_from_batch_grades_are_the_pages_from_getgrades(both, tmp_path):
+    """feedback.page (grades read for the whole lab at once, filled in by the page pool) renders
+    the page nbgrader's GetGrades + feedback.html renders, also after a grader's manual score,
+    extra credit and comment; a submission missing from the gradebook fails as GetGrades does."""
+    import shutil
+
+    from nbgrader.api import Gradebook, MissingEntry
+
+    from grader import feedback
+
+    _, fast, students, _, _ = both
+    ws = Workspace(root=tmp_path / "ws")
+    shutil.copytree(fast.root, ws.root)
+    with Gradebook(ws.url) as gb:
+        nb = gb.find_submission_notebook(LAB, LAB, "s_some_fail")
+        graded = [g for g in nb.grades if g.auto_score is not None]
+        graded[0].manual_score = 0.5
+        graded[1].extra_credit = 1.0
+        nb.comments[0].manual_comment = "写得好"
+        gb.db.commit()
+    known = feedback.lab_grades(ws, LAB)
+    assert sorted(s for s, _ in known) == students
+    for student in students:
+        path = ws.autograded / student / LAB / f"{LAB}.ipynb"
+        flags = ["a review flag"] if student == "s_tampered" else []
+        nb, resources = feedback.with_grades(feedback.clean(nbformat.read(path, as_version=4), flags), ws, LAB,
+                                             student, LAB)
+        fast_nb, fast_resources = feedback.apply_grades(feedback.clean(nbformat.read(path, as_version=4), flags),
+                                                        known[(student, LAB)], LAB, student, LAB, ws.url)
+        assert fast_nb == nb
+        assert dict(fast_resources["nbgrader"]) == dict(resources["nbgrader"])
+        assert (feedback.page(str(path), flags, known[(student, LAB)], LAB, student, ws.url)
+                == feedback.html(nb, resources))
+    # the comparison can tell: the manual score and comment reached the page
+    some = feedback.apply_grades(feedback.clean(nbformat.read(ws.autograded / "s_some_fail" / LAB / f"{LAB}.ipynb",
+                                                              as_version=4)), known[("s_some_fail", LAB)],
+                                 LAB, "s_some_fail", LAB)[0]
+    assert "写得好" in json.dumps([c.metadata for c in some.cells], ensure_ascii=False)
+    with pytest.raises(MissingEntry):
+        feedback.page(str(path), [], None, LAB, "nobody", ws.url)
