@@ -161,7 +161,7 @@ class Owner:
         self.coursedir = CourseDirectory(config=config)
         sanitize, record = _preprocessor_lists()
         self._sanitize = [cls(config=config) for cls in sanitize]
-        self._record = [cls(config=config) for cls in record]
+        self._record = [cls(config=config) for cls in nbfast.record_preprocessors(record)]
         self.generate_api = ws.api()
         self._ready: set[str] = set()
         self._references: dict[tuple[str, int], dict] = {}
