@@ -316,3 +316,55 @@ def record_preprocessors(classes: list) -> list:
 
     fast = _save_auto_grades_class()
     return [fast if cls is SaveAutoGrades else cls for cls in classes]
+
+
+def open_submission(gb, lab: str, student: str, timestamp=None) -> None:
+    """What ``gb.update_or_create_student(student)`` then ``gb.update_or_create_submission(lab,
+    student[, timestamp=timestamp])`` leave in the gradebook, in a few statements: a new
+    submission's rows (the submitted assignment, its notebooks, an empty grade per grade and
+    task cell, an empty comment per solution and task cell, as ``add_submission`` mirrors the
+    assignment) are inserted with one executemany per table instead of an ORM object graph; an
+    existing one only gets its timestamp. Not committed: the caller's gradebook commits."""
+    from nbgrader import utils
+    from nbgrader.api import (Assignment, Comment, Grade, Student, SubmittedAssignment, SubmittedNotebook,
+                              new_uuid)
+    from sqlalchemy import insert, select, update
+
+    db = gb.db
+    if db.execute(select(Student.id).where(Student.id == student)).first() is None:
+        db.execute(insert(Student.__table__).values(id=student))
+    from nbgrader import api
+
+    # the assignment's cells: remembered for the batch's own gradebook (forget() drops them when
+    # generate_assignment rewrites the cells), looked up every time for any other
+    shared = getattr(api.Gradebook, "_cnn_shared", None) or {}
+    key = (id(gb), "submission template", lab)
+    template = _memo.get(key) if any(g is gb for g in shared.values()) else None
+    if template is None:
+        assignment = gb.find_assignment(lab)                  # MissingEntry as add_submission
+        template = (assignment.id, [
+            (nb.id, [c.id for c in nb.grade_cells] + [c.id for c in nb.task_cells],
+             [c.id for c in nb.solution_cells] + [c.id for c in nb.task_cells]) for nb in assignment.notebooks])
+        if any(g is gb for g in shared.values()):
+            _memo[key] = template
+    assignment_id, notebooks = template
+    stamp = None if timestamp is None else utils.parse_utc(timestamp)
+    found = db.execute(select(SubmittedAssignment.id).join(Assignment, Assignment.id == SubmittedAssignment.assignment_id)
+                       .where(Assignment.name == lab, SubmittedAssignment.student_id == student)).first()
+    if found is not None:
+        if stamp is not None:
+            db.execute(update(SubmittedAssignment.__table__).where(SubmittedAssignment.__table__.c.id == found[0])
+                       .values(timestamp=stamp))
+        return
+    submission = new_uuid()
+    db.execute(insert(SubmittedAssignment.__table__).values(id=submission, assignment_id=assignment_id,
+                                                            student_id=student, timestamp=stamp))
+    grades, comments, submitted = [], [], []
+    for notebook_id, grade_cells, comment_cells in notebooks:
+        nb_id = new_uuid()
+        submitted.append({"id": nb_id, "assignment_id": submission, "notebook_id": notebook_id})
+        grades += [{"id": new_uuid(), "cell_id": cell, "notebook_id": nb_id} for cell in grade_cells]
+        comments += [{"id": new_uuid(), "cell_id": cell, "notebook_id": nb_id} for cell in comment_cells]
+    for table, values in ((SubmittedNotebook, submitted), (Grade, grades), (Comment, comments)):
+        if values:
+            db.execute(insert(table.__table__), values)
