@@ -298,7 +298,7 @@ class Owner:
         out = self.ws.autograded / student / lab / path.name
         out.parent.mkdir(parents=True, exist_ok=True)
         out.unlink(missing_ok=True)
-        out.write_text(nbformat.writes(nb), encoding="utf-8")
+        out.write_text(_writes_validated(nb), encoding="utf-8")
         out.chmod(0o444)
         return nb
 
@@ -449,6 +449,15 @@ def read_checked(path: Path):
     except Exception as exc:  # nbformat's ValidationError, version errors
         return f"{name}: not a valid notebook: {str(exc).splitlines()[0][:200]}", None
     return "", nb
+
+
+def _writes_validated(nb) -> str:
+    """``nbformat.writes(nb)`` for a notebook that was just validated: the same text, without
+    ``writes``' second validation."""
+    from nbformat import reader, versions
+
+    version, _ = reader.get_version(nb)
+    return versions[version].writes_json(nb)
 
 
 def _tree_digest(folder: Path) -> str:
