@@ -134,9 +134,88 @@ def html(nb, resources) -> str:
     return body
 
 
-def _html_job(nb_json: str, resources: dict) -> str:
-    """:func:`html` in a pool process (the notebook travels as JSON text)."""
-    return html(nbformat.reads(nb_json, as_version=4), resources)
+def lab_grades(ws, lab: str) -> dict:
+    """{(student, notebook): what nbgrader's ``GetGrades`` reads from the gradebook for that
+    submitted notebook} for every submission of ``lab``, in three queries (``GetGrades`` asks
+    two per cell and three per notebook). The values are nbgrader's own column expressions
+    (``Grade.score``, ``Grade.max_score``, ``Comment.comment``, ``SubmittedNotebook.score``, ...),
+    so they are what ``GetGrades`` would put in; :func:`apply_grades` puts them in."""
+    from nbgrader.api import (Assignment, BaseCell, Comment, Gradebook, Grade, Notebook, Student,
+                              SubmittedAssignment, SubmittedNotebook)
+    from sqlalchemy import select
+
+    found: dict = {}
+    with Gradebook(ws.url) as gb:
+        notebooks = select(SubmittedNotebook.id, Student.id, Notebook.name, SubmittedNotebook.score,
+                           SubmittedNotebook.max_score, SubmittedNotebook.late_submission_penalty)\
+            .join(Notebook, Notebook.id == SubmittedNotebook.notebook_id)\
+            .join(SubmittedAssignment, SubmittedAssignment.id == SubmittedNotebook.assignment_id)\
+            .join(Assignment, Assignment.id == SubmittedAssignment.assignment_id)\
+            .join(Student, Student.id == SubmittedAssignment.student_id)\
+            .where(Assignment.name == lab)
+        by_id = {}
+        for nb_id, student, name, score, max_score, penalty in gb.db.execute(notebooks):
+            by_id[nb_id] = found[(student, name)] = {"score": score, "max_score": max_score,
+                                                     "late_penalty": penalty, "grades": {}, "comments": {}}
+        ids = list(by_id)
+        for start in range(0, len(ids), 500):          # bound the IN list (SQLite's variable limit)
+            chunk = ids[start:start + 500]
+            for nb_id, cell, score, max_score in gb.db.execute(
+                    select(Grade.notebook_id, BaseCell.name, Grade.score, Grade.max_score)
+                    .join(BaseCell, BaseCell.id == Grade.cell_id).where(Grade.notebook_id.in_(chunk))):
+                by_id[nb_id]["grades"][cell] = (score, max_score)
+            for nb_id, cell, comment in gb.db.execute(
+                    select(Comment.notebook_id, BaseCell.name, Comment.comment)
+                    .join(BaseCell, BaseCell.id == Comment.cell_id).where(Comment.notebook_id.in_(chunk))):
+                by_id[nb_id]["comments"][cell] = comment
+    return found
+
+
+def apply_grades(nb, grades: dict | None, lab: str, student: str, name: str, db_url: str = ""):
+    """``(notebook, resources)`` as nbgrader's ``GetGrades`` makes them (:func:`with_grades`),
+    from ``grades`` (one entry of :func:`lab_grades`) instead of the gradebook: the same cells get
+    the same ``comment``, ``score`` and ``points``, a missing row raises ``MissingEntry`` as
+    ``GetGrades`` does, and resources carry the notebook's score, max score and late penalty."""
+    from nbconvert.exporters.exporter import ResourcesDict
+    from nbgrader import utils
+    from nbgrader.api import MissingEntry
+
+    if grades is None:
+        raise MissingEntry(f"No such submitted notebook: {lab}/{name} for {student}")
+
+    def comment(cell):
+        gid = cell.metadata["nbgrader"]["grade_id"]
+        if gid not in grades["comments"]:
+            raise MissingEntry(f"No such comment: {lab}/{name}/{gid} for {student}")
+        cell.metadata.nbgrader["comment"] = grades["comments"][gid]
+
+    def score(cell):
+        gid = cell.metadata["nbgrader"]["grade_id"]
+        if gid not in grades["grades"]:
+            raise MissingEntry(f"No such grade: {lab}/{name}/{gid} for {student}")
+        cell.metadata.nbgrader["score"], cell.metadata.nbgrader["points"] = grades["grades"][gid]
+
+    for cell in nb.cells:                   # GetGrades.preprocess_cell, in its order
+        if utils.is_solution(cell):
+            comment(cell)
+        if utils.is_grade(cell):
+            score(cell)
+        if utils.is_task(cell):
+            comment(cell)
+            score(cell)
+    penalty = 0 if grades["late_penalty"] is None else grades["late_penalty"]
+    resources = ResourcesDict(nbgrader={"student": student, "assignment": lab, "notebook": name, "db_url": db_url,
+                                        "score": grades["score"] - penalty, "max_score": grades["max_score"],
+                                        "late_penalty": penalty})
+    return nb, resources
+
+
+def page(path: str, flags: list[str], grades: dict | None, lab: str, student: str, db_url: str = "") -> str:
+    """One feedback page from an autograded notebook and its grades (no gradebook needed):
+    read, :func:`clean`, :func:`apply_grades`, :func:`html`. Runs in the page pool."""
+    name = Path(path).stem
+    nb, resources = apply_grades(clean(nbformat.read(path, as_version=4), flags), grades, lab, student, name, db_url)
+    return html(nb, resources)
 
 
 @functools.lru_cache(maxsize=1)
@@ -159,9 +238,10 @@ def generate(ws, labs: list[str] | None = None, progress: bool = True, workers: 
     (``<workspace>/feedback/<student>/<lab>/<notebook>.html``); returns problems. One broken
     notebook does not stop the others.
 
-    This process reads each notebook, cleans it and takes its grades from the gradebook (it
-    is the only one that talks to the gradebook); with ``workers`` > 1 the pages are rendered
-    by that many local processes, which is most of the work."""
+    This process reads the grades of each lab from the gradebook in three queries (it is the
+    only one that talks to the gradebook, :func:`lab_grades`); reading, cleaning, filling in
+    the grades and rendering each page (:func:`page`) is done by ``workers`` local processes
+    when ``workers`` > 1, here otherwise."""
     import concurrent.futures as cf
     import multiprocessing
 
@@ -185,7 +265,10 @@ def generate(ws, labs: list[str] | None = None, progress: bool = True, workers: 
                     problems.append(f"{label}: {type(exc).__name__}: {str(exc)[:200]}")
 
     try:
+        known: dict[str, dict] = {}
         for lab, student in pairs:
+            if lab not in known:
+                known[lab] = lab_grades(ws, lab)           # the lab's grades, in three queries
             state = ws.state / lab / f"{student}.json"
             flags = json.loads(state.read_text()).get("flags", []) if state.exists() else []
             dest = ws.feedback / student / lab
@@ -193,14 +276,12 @@ def generate(ws, labs: list[str] | None = None, progress: bool = True, workers: 
             dest.mkdir(parents=True)
             for path in sorted((ws.autograded / student / lab).glob("*.ipynb")):
                 label = f"{student} {lab} {path.name}"
+                args = (str(path), flags, known[lab].get((student, path.stem)), lab, student, ws.url)
                 try:
-                    nb, resources = with_grades(clean(nbformat.read(path, as_version=4), flags), ws, lab, student,
-                                                path.stem)
                     if pool is None:
-                        (dest / f"{path.stem}.html").write_text(html(nb, resources), encoding="utf-8")
+                        (dest / f"{path.stem}.html").write_text(page(*args), encoding="utf-8")
                     else:
-                        future = pool.submit(_html_job, nbformat.writes(nb), dict(resources))
-                        pending[future] = (dest / f"{path.stem}.html", label)
+                        pending[pool.submit(page, *args)] = (dest / f"{path.stem}.html", label)
                         drain(2 * workers)         # keep every worker busy, memory bounded
                 except Exception as exc:  # an unreadable notebook, a submission missing from the gradebook
                     problems.append(f"{label}: {type(exc).__name__}: {str(exc)[:200]}")

@@ -14,7 +14,10 @@ time (about 2 ms a cell). The owner grades thousands of notebooks in one process
 * a preprocessor's many commits become one per notebook (``commit()`` flushes; the gradebook
   handle commits when the preprocessor leaves it), and the source-side lookups (the released
   notebook's cells, the same for every student) are remembered;
-* a SQLite gradebook commits without waiting for the disk (write-ahead log, ``synchronous=NORMAL``).
+* a SQLite gradebook commits without waiting for the disk (write-ahead log, ``synchronous=NORMAL``);
+* the owner records grades with :func:`record_preprocessors`: nbgrader's ``SaveAutoGrades``
+  with its rules unchanged, but the notebook's grade and comment rows read in two queries and
+  written in two bulk UPDATEs (nbgrader: two queries and a commit per cell).
 
 nbgrader's own code does the work unchanged; only these two costs go. Anything else that
 asks for another database gets a real, separate gradebook.
@@ -216,3 +219,152 @@ def batch(db_url: str, course_id: str | None = None):
                     gradebook.db.commit()
                 finally:
                     gradebook.close()
+
+
+def _save_auto_grades_class():
+    """:class:`SaveAutoGrades` (nbgrader's, which this subclasses) with two queries and two
+    bulk updates per notebook instead of two queries and a commit per cell."""
+    from nbgrader import utils
+    from nbgrader.api import (Assignment, BaseCell, Comment, Grade, MissingEntry, Notebook, Student,
+                              SubmittedAssignment, SubmittedNotebook)
+    from nbgrader.preprocessors import SaveAutoGrades
+    from nbgrader.preprocessors import saveautogrades
+    from sqlalchemy import bindparam, select, update
+
+    # a name can belong to several cells of a notebook (a graded solution cell is a GradeCell
+    # and a SolutionCell); nbgrader's find_grade / find_comment look in this order
+    first = {"grade": ("GradeCell", "TaskCell"), "comment": ("SolutionCell", "TaskCell")}
+
+    class BatchSaveAutoGrades(SaveAutoGrades):
+        """What nbgrader's ``SaveAutoGrades`` writes, cell by cell in its order and with its
+        rules (``utils.determine_grade``, the checksum for "No response."), read and written per
+        notebook: the submitted notebook's grade and comment rows in two queries, the new values
+        in two executemany UPDATEs. A cell without its row raises ``MissingEntry`` as
+        ``find_grade`` / ``find_comment`` do, before anything is written."""
+
+        def preprocess(self, nb, resources):
+            self.notebook_id = resources['nbgrader']['notebook']
+            self.assignment_id = resources['nbgrader']['assignment']
+            self.student_id = resources['nbgrader']['student']
+            self.db_url = resources['nbgrader']['db_url']
+            self.gradebook = saveautogrades.Gradebook(self.db_url)    # inside a batch: the batch's handle
+            with self.gradebook:
+                gb = self.gradebook
+                self._rows = {"grade": self._load(gb, Grade, Grade.manual_score),
+                              "comment": self._load(gb, Comment, None)}
+                self._grades, self._comments = {}, {}
+                for index, cell in enumerate(nb.cells):
+                    nb.cells[index], resources = self.preprocess_cell(cell, resources, index)
+                if self._grades:
+                    gb.db.execute(update(Grade.__table__).where(Grade.__table__.c.id == bindparam("row"))
+                                  .values(auto_score=bindparam("auto"), needs_manual_grade=bindparam("manual")),
+                                  [{"row": k, "auto": a, "manual": m} for k, (a, m) in self._grades.items()])
+                if self._comments:
+                    gb.db.execute(update(Comment.__table__).where(Comment.__table__.c.id == bindparam("row"))
+                                  .values(auto_comment=bindparam("text")),
+                                  [{"row": k, "text": t} for k, t in self._comments.items()])
+                gb.db.commit()              # inside a batch: a flush; the handle commits on leaving
+            return nb, resources
+
+        def _load(self, gb, table, extra):
+            columns = [table.id, BaseCell.name, BaseCell.type] + ([extra] if extra is not None else [])
+            query = select(*columns).join(BaseCell, BaseCell.id == table.cell_id)\
+                .join(SubmittedNotebook, SubmittedNotebook.id == table.notebook_id)\
+                .join(Notebook, Notebook.id == SubmittedNotebook.notebook_id)\
+                .join(SubmittedAssignment, SubmittedAssignment.id == SubmittedNotebook.assignment_id)\
+                .join(Assignment, Assignment.id == SubmittedAssignment.assignment_id)\
+                .join(Student, Student.id == SubmittedAssignment.student_id)\
+                .where(Notebook.name == self.notebook_id, Assignment.name == self.assignment_id,
+                       Student.id == self.student_id)
+            kind = "grade" if table is Grade else "comment"
+            rows: dict = {}
+            for row in gb.db.execute(query):
+                if row.type not in first[kind]:
+                    continue
+                known = rows.get(row.name)
+                if known is None or first[kind].index(row.type) < first[kind].index(known.type):
+                    rows[row.name] = row
+            return rows
+
+        def _row(self, kind, cell):
+            name = cell.metadata['nbgrader']['grade_id']
+            row = self._rows[kind].get(name)
+            if row is None:
+                raise MissingEntry("No such {}: {}/{}/{} for {}".format(
+                    kind, self.assignment_id, self.notebook_id, name, self.student_id))
+            return row
+
+        def _add_score(self, cell, resources):
+            row = self._row("grade", cell)
+            auto_score, _ = utils.determine_grade(cell, self.log)
+            self._grades[row.id] = (auto_score, row.manual_score is not None or auto_score is None)
+
+        def _add_comment(self, cell, resources):
+            row = self._row("comment", cell)
+            if cell.metadata.nbgrader.get("checksum", None) == utils.compute_checksum(cell) and not utils.is_task(cell):
+                self._comments[row.id] = "No response."
+            else:
+                self._comments[row.id] = None
+
+    return BatchSaveAutoGrades
+
+
+def record_preprocessors(classes: list) -> list:
+    """nbgrader's recording preprocessor classes with ``SaveAutoGrades`` replaced by the batch
+    version (:func:`_save_auto_grades_class`); everything else as nbgrader has it."""
+    from nbgrader.preprocessors import SaveAutoGrades
+
+    fast = _save_auto_grades_class()
+    return [fast if cls is SaveAutoGrades else cls for cls in classes]
+
+
+def open_submission(gb, lab: str, student: str, timestamp=None) -> None:
+    """What ``gb.update_or_create_student(student)`` then ``gb.update_or_create_submission(lab,
+    student[, timestamp=timestamp])`` leave in the gradebook, in a few statements: a new
+    submission's rows (the submitted assignment, its notebooks, an empty grade per grade and
+    task cell, an empty comment per solution and task cell, as ``add_submission`` mirrors the
+    assignment) are inserted with one executemany per table instead of an ORM object graph; an
+    existing one only gets its timestamp. Not committed: the caller's gradebook commits."""
+    from nbgrader import utils
+    from nbgrader.api import (Assignment, Comment, Grade, Student, SubmittedAssignment, SubmittedNotebook,
+                              new_uuid)
+    from sqlalchemy import insert, select, update
+
+    db = gb.db
+    if db.execute(select(Student.id).where(Student.id == student)).first() is None:
+        db.execute(insert(Student.__table__).values(id=student))
+    from nbgrader import api
+
+    # the assignment's cells: remembered for the batch's own gradebook (forget() drops them when
+    # generate_assignment rewrites the cells), looked up every time for any other
+    shared = getattr(api.Gradebook, "_cnn_shared", None) or {}
+    key = (id(gb), "submission template", lab)
+    template = _memo.get(key) if any(g is gb for g in shared.values()) else None
+    if template is None:
+        assignment = gb.find_assignment(lab)                  # MissingEntry as add_submission
+        template = (assignment.id, [
+            (nb.id, [c.id for c in nb.grade_cells] + [c.id for c in nb.task_cells],
+             [c.id for c in nb.solution_cells] + [c.id for c in nb.task_cells]) for nb in assignment.notebooks])
+        if any(g is gb for g in shared.values()):
+            _memo[key] = template
+    assignment_id, notebooks = template
+    stamp = None if timestamp is None else utils.parse_utc(timestamp)
+    found = db.execute(select(SubmittedAssignment.id).join(Assignment, Assignment.id == SubmittedAssignment.assignment_id)
+                       .where(Assignment.name == lab, SubmittedAssignment.student_id == student)).first()
+    if found is not None:
+        if stamp is not None:
+            db.execute(update(SubmittedAssignment.__table__).where(SubmittedAssignment.__table__.c.id == found[0])
+                       .values(timestamp=stamp))
+        return
+    submission = new_uuid()
+    db.execute(insert(SubmittedAssignment.__table__).values(id=submission, assignment_id=assignment_id,
+                                                            student_id=student, timestamp=stamp))
+    grades, comments, submitted = [], [], []
+    for notebook_id, grade_cells, comment_cells in notebooks:
+        nb_id = new_uuid()
+        submitted.append({"id": nb_id, "assignment_id": submission, "notebook_id": notebook_id})
+        grades += [{"id": new_uuid(), "cell_id": cell, "notebook_id": nb_id} for cell in grade_cells]
+        comments += [{"id": new_uuid(), "cell_id": cell, "notebook_id": nb_id} for cell in comment_cells]
+    for table, values in ((SubmittedNotebook, submitted), (Grade, grades), (Comment, comments)):
+        if values:
+            db.execute(insert(table.__table__), values)

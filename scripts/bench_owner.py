@@ -50,22 +50,17 @@ def own_cpu() -> float:
 
 
 def render_cpu(ws, pages: int) -> float:
-    """CPU-s of rendering one feedback page (what the pool's processes do), over ``pages`` pages."""
-    import nbformat
-
-    from grader import feedback, nbfast
+    """CPU-s of one feedback page in the pool's processes (read, clean, fill in the grades,
+    render: grader/feedback.py ``page``), over ``pages`` pages."""
+    from grader import feedback
 
     paths = sorted(ws.autograded.glob(f"*/{LAB}/*.ipynb"))[:pages]
-    prepared = []
-    with nbfast.batch(ws.url, ws.course_id):
-        for path in paths:
-            student = path.parent.parent.name
-            prepared.append(feedback.with_grades(feedback.clean(nbformat.read(path, as_version=4)), ws, LAB,
-                                                 student, path.stem))
+    known = feedback.lab_grades(ws, LAB)
     started = own_cpu()
-    for nb, resources in prepared:
-        feedback.html(nb, resources)
-    return (own_cpu() - started) / max(1, len(prepared))
+    for path in paths:
+        student = path.parent.parent.name
+        feedback.page(str(path), [], known.get((student, path.stem)), LAB, student, ws.url)
+    return (own_cpu() - started) / max(1, len(paths))
 
 
 def make_class(ws, n: int) -> None:
@@ -166,7 +161,8 @@ renderers. CPU seconds of the owner process alone, per notebook:
 What keeps it there (grader/nbfast.py, grader/owner.py): nbgrader's preprocessors run in the owner's
 process without an nbgrader application per notebook, on one open gradebook for the batch (commits
 once per notebook, SQLite in write-ahead-log mode), with the metadata schema compiled once and the
-released notebook's cells remembered; the feedback pages are rendered by a pool of processes
+released notebook's cells remembered; for the feedback the owner reads each lab's grades in three
+queries and a pool of processes reads, cleans, fills in and renders the pages
 ({result['feedback_pool_cpu_s_per_page']} CPU-s a page, not counted above: it scales with the pool).
 
 Implied worker ceiling: one notebook costs {grading_cpu} CPU-s to grade (plain nbgrader,

@@ -42,7 +42,16 @@ def submissions() -> dict[str, tuple[nbformat.NotebookNode, set[str]]]:
     locked.source += "\nprint('changed')"
     tampered.cells = [c for c in tampered.cells if _meta(c).get("grade_id") != tests[-1]]
     return {"s_all_pass": (solved, set()), "s_some_fail": (copy.deepcopy(solved), set(tests[::2])),
-            "s_tampered": (tampered, set(tests[1::2]))}
+            "s_tampered": (tampered, set(tests[1::2])),
+            "s_blank": (sy.student_notebook(LAB, {}), set(tests)),                  # not attempted
+            "s_wrong": (answered(sy.student_notebook(LAB, sy.mistaken(LAB, 3))), {tests[3]})}
+
+
+def answered(nb):
+    """``nb`` with the written answer (the manually graded markdown cell) answered."""
+    cell = next(c for c in nb.cells if _meta(c).get("grade") and _meta(c).get("solution") and c.cell_type == "markdown")
+    cell.source = "因为每张图片是 28×28 像素，展平后是 784 个特征。"
+    return nb
 
 
 def executed(prepared: Path, failing: set[str]) -> nbformat.NotebookNode:
@@ -94,23 +103,74 @@ def both(tmp_path_factory):
     owner.ensure_assignment(LAB)
     prepare, finish = nbgrader_apis(plain)
     prepared = {}
-    for student, (nb, failing) in work.items():
-        for ws in (plain, fast):
-            sy.write(nb, ws.submitted / student / LAB / f"{LAB}.ipynb")
+
+    def plain_pass(student, failing):
         assert prepare.autograde(LAB, student, force=True, create=True)["success"]
         done = executed(plain.autograded / student / LAB / f"{LAB}.ipynb", failing)
         prepared[student] = autograded_cells(plain, student)
         sy.write(done, plain.executed / student / LAB / f"{LAB}.ipynb")
+        stamp = plain.submitted / student / LAB / "timestamp.txt"
+        if stamp.exists():                           # as the owner does (Owner.record)
+            (plain.executed / student / LAB / "timestamp.txt").write_text(stamp.read_text())
         assert finish.autograde(LAB, student, force=True, create=True)["success"]
+
+    def fast_pass(student, failing):
+        result, paths = owner.prepare(LAB, student)
+        assert paths, result.problems
+        fast_prepared[student] = autograded_cells(fast, student)
+        done = executed(paths[0], failing)
+        owner.finish(result, Outcome({paths[0].name: nbformat.writes(done).encode()}, [], 0.0, []))
+
+    for student, (nb, failing) in work.items():
+        for ws in (plain, fast):
+            sy.write(nb, ws.submitted / student / LAB / f"{LAB}.ipynb")
+            if student == "s_some_fail":
+                (ws.submitted / student / LAB / "timestamp.txt").write_text("2026-11-30 08:15:00.000000 UTC")
+        plain_pass(student, failing)
     fast_prepared = {}
     with nbfast.batch(fast.url, fast.course_id):
         for student, (_, failing) in work.items():
-            result, paths = owner.prepare(LAB, student)
-            assert paths, result.problems
-            fast_prepared[student] = autograded_cells(fast, student)
-            done = executed(paths[0], failing)
-            owner.finish(result, Outcome({paths[0].name: nbformat.writes(done).encode()}, [], 0.0, []))
+            fast_pass(student, failing)
+    # a grader scores the written answer and a test by hand; both graded again: the manual
+    # scores stay, the cells are marked for review, as nbgrader does
+    for ws in (plain, fast):
+        manual_scores(ws, "s_all_pass", {"why_shape": 1.5, "load_data_tests": 0.0})
+    plain_pass("s_all_pass", work["s_all_pass"][1])
+    with nbfast.batch(fast.url, fast.course_id):
+        fast_pass("s_all_pass", work["s_all_pass"][1])
     return plain, fast, sorted(work), prepared, fast_prepared
+
+
+def manual_scores(ws: Workspace, student: str, scores: dict) -> None:
+    from nbgrader.api import Gradebook
+
+    with Gradebook(ws.url) as gb:
+        for name, score in scores.items():
+            gb.find_grade(name, LAB, LAB, student).manual_score = score
+        gb.db.commit()
+
+
+def rows(ws: Workspace) -> dict:
+    """Every row nbgrader's autograde writes for a submission (students, submitted assignments
+    and notebooks, grades, comments), field by field, the random ids replaced by what they name."""
+    from nbgrader.api import Gradebook
+
+    table = {}
+    with Gradebook(ws.url) as gb:
+        for sub in gb.find_assignment(LAB).submissions:
+            student = sub.student
+            table[sub.student.id] = {
+                "student": (student.id, student.first_name, student.last_name, student.email, student.lms_user_id),
+                "submission": (sub.timestamp, sub.extension, sub.score, sub.max_score, sub.needs_manual_grade,
+                               sub.late_submission_penalty),
+                "notebooks": sorted(
+                    (nb.name, nb.flagged, nb.late_submission_penalty, nb.score, nb.max_score, nb.needs_manual_grade,
+                     nb.failed_tests,
+                     sorted((g.name, g.cell.type, g.auto_score, g.manual_score, g.extra_credit, g.needs_manual_grade,
+                             g.score, g.max_score) for g in nb.grades),
+                     sorted((c.name, c.cell.type, c.auto_comment, c.manual_comment, c.comment) for c in nb.comments))
+                    for nb in sub.notebooks)}
+    return table
 
 
 def test_the_fast_path_records_the_grades_nbgrader_records(both):
@@ -122,7 +182,24 @@ def test_the_fast_path_records_the_grades_nbgrader_records(both):
     assert len({row["score"] for row in expected.values()}) >= 2
 
 
-@pytest.mark.parametrize("student", ["s_all_pass", "s_some_fail", "s_tampered"])
+def test_the_fast_path_writes_the_gradebook_rows_nbgrader_writes(both):
+    plain, fast, students, _, _ = both
+    expected, got = rows(plain), rows(fast)
+    assert sorted(got) == students
+    for student in students:
+        assert got[student] == expected[student], student
+    # what the comparison covers: a timestamp, a manual score kept and marked for review,
+    # an unanswered written answer ("No response.", 0) and an answered one (needs manual grading)
+    assert expected["s_some_fail"]["submission"][0] is not None
+    grades = {g[0]: g for g in expected["s_all_pass"]["notebooks"][0][7]}
+    assert grades["load_data_tests"][3] == 0.0 and grades["load_data_tests"][5] is True
+    blank = {c[0]: c for c in expected["s_blank"]["notebooks"][0][8]}
+    assert blank["why_shape"][2] == "No response."
+    wrong = {g[0]: g for g in expected["s_wrong"]["notebooks"][0][7]}["why_shape"]
+    assert wrong[2] is None and wrong[5] is True
+
+
+@pytest.mark.parametrize("student", ["s_all_pass", "s_some_fail", "s_tampered", "s_blank", "s_wrong"])
 def test_the_fast_path_writes_the_notebooks_nbgrader_writes(both, student):
     plain, fast, _, prepared, fast_prepared = both
     assert fast_prepared[student] == prepared[student]              # sanitised, before execution
@@ -155,3 +232,45 @@ def test_a_batch_restores_nbgrader_and_still_rejects_bad_metadata(tmp_path):
         with pytest.raises(jsonschema.ValidationError):         # an invalid cell is never remembered
             validator.validate_cell(bad)
     assert (api.Gradebook, overwritecells.Gradebook, saveautogrades.Gradebook, common.jsonschema) == before
+
+
+def test_feedback_pages_from_batch_grades_are_the_pages_from_getgrades(both, tmp_path):
+    """feedback.page (grades read for the whole lab at once, filled in by the page pool) renders
+    the page nbgrader's GetGrades + feedback.html renders, also after a grader's manual score,
+    extra credit and comment; a submission missing from the gradebook fails as GetGrades does."""
+    import shutil
+
+    from nbgrader.api import Gradebook, MissingEntry
+
+    from grader import feedback
+
+    _, fast, students, _, _ = both
+    ws = Workspace(root=tmp_path / "ws")
+    shutil.copytree(fast.root, ws.root)
+    with Gradebook(ws.url) as gb:
+        nb = gb.find_submission_notebook(LAB, LAB, "s_some_fail")
+        graded = [g for g in nb.grades if g.auto_score is not None]
+        graded[0].manual_score = 0.5
+        graded[1].extra_credit = 1.0
+        nb.comments[0].manual_comment = "写得好"
+        gb.db.commit()
+    known = feedback.lab_grades(ws, LAB)
+    assert sorted(s for s, _ in known) == students
+    for student in students:
+        path = ws.autograded / student / LAB / f"{LAB}.ipynb"
+        flags = ["a review flag"] if student == "s_tampered" else []
+        nb, resources = feedback.with_grades(feedback.clean(nbformat.read(path, as_version=4), flags), ws, LAB,
+                                             student, LAB)
+        fast_nb, fast_resources = feedback.apply_grades(feedback.clean(nbformat.read(path, as_version=4), flags),
+                                                        known[(student, LAB)], LAB, student, LAB, ws.url)
+        assert fast_nb == nb
+        assert dict(fast_resources["nbgrader"]) == dict(resources["nbgrader"])
+        assert (feedback.page(str(path), flags, known[(student, LAB)], LAB, student, ws.url)
+                == feedback.html(nb, resources))
+    # the comparison can tell: the manual score and comment reached the page
+    some = feedback.apply_grades(feedback.clean(nbformat.read(ws.autograded / "s_some_fail" / LAB / f"{LAB}.ipynb",
+                                                              as_version=4)), known[("s_some_fail", LAB)],
+                                 LAB, "s_some_fail", LAB)[0]
+    assert "写得好" in json.dumps([c.metadata for c in some.cells], ensure_ascii=False)
+    with pytest.raises(MissingEntry):
+        feedback.page(str(path), [], None, LAB, "nobody", ws.url)
