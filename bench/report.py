@@ -1,6 +1,8 @@
 """Markdown report of ``bench/results.json``: measured figures beside the course's goals."""
 from __future__ import annotations
 
+import statistics
+
 GOALS = {
     "lab_seconds": 90,
     "series_seconds": 360,
@@ -118,7 +120,7 @@ def markdown(results: dict) -> str:
                          f"{r['median_seconds_per_epoch']:.1f}", f"{r['train_seconds']:.0f}", _pct(r["test_accuracy"]), goal])
         if cnn:
             accs = sorted(r["test_accuracy"] for r in cnn)
-            median = accs[len(accs) // 2] if len(accs) % 2 else (accs[len(accs) // 2 - 1] + accs[len(accs) // 2]) / 2
+            median = statistics.median(accs)
             full.append([f"**course CNN, median of {len(cnn)} runs**", "", "", "",
                          f"max {max(r['train_seconds'] for r in cnn):.0f}",
                          f"**{_pct(median)}** (spread {_pct(accs[0])}–{_pct(accs[-1])})",
