@@ -142,6 +142,7 @@ class Result:
     events: list[str] = field(default_factory=list)
     sha256: str = ""
     seconds: float = 0.0
+    cpu_seconds: float = 0.0                # the kernels' CPU time (grader/sandbox.py tree_cpu_seconds)
     version: int = STATE_VERSION
     flags: list[str] = field(default_factory=list)   # integrity: reasons to review (grader/integrity.py)
 
@@ -326,6 +327,7 @@ class Owner:
             (dest / Path(name).name).write_bytes(data)
         self.write_log(result, outcome.log)
         result.events, result.seconds = list(outcome.events), outcome.seconds
+        result.cpu_seconds = getattr(outcome, "cpu_seconds", 0.0)     # an older worker's Outcome has none
         result.flags += outcome.flags
         return self.record(result)
 

@@ -510,7 +510,8 @@ class SandboxedExecute(Execute):
     ``scratch/seed`` before :meth:`run` appear in the kernel's working folder. After ``run``:
     ``events`` are what the student's code ran into (it keeps its grade, with a reason),
     ``infrastructure`` is set when the grader's own machinery failed (no grade), ``kernel_log`` holds
-    the kernel's stderr and the sandbox's messages, ``peak_memory`` the cgroup's peak."""
+    the kernel's stderr and the sandbox's messages, ``peak_memory`` the cgroup's peak and
+    ``cpu_seconds`` the CPU time (user + system, every thread and process) the kernel used."""
 
     def __init__(self, *args, sandbox: Sandbox, scratch: Path, **kwargs):
         super().__init__(*args, **kwargs)
@@ -519,6 +520,7 @@ class SandboxedExecute(Execute):
         self.infrastructure: str = ""
         self.kernel_log: str = ""
         self.peak_memory = 0
+        self.cpu_seconds = 0.0
 
     # -- kernel -------------------------------------------------------------------------
     def make_kernel_manager(self, kernel_name: str) -> SandboxKernelManager:
@@ -585,6 +587,9 @@ class SandboxedExecute(Execute):
         return f" ({'; '.join(reasons)})" if reasons else ""
 
     def _shutdown(self, km) -> None:
+        process = getattr(getattr(km, "provisioner", None), "process", None)
+        if process is not None:
+            self.cpu_seconds = tree_cpu_seconds(process.pid)
         try:
             if km is not None and km.has_kernel:
                 asyncio.run(km.shutdown_kernel(now=True))
@@ -669,6 +674,28 @@ class SandboxedExecute(Execute):
             if msg["parent_header"].get("msg_id") == msg_id:
                 return True
         return False
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU seconds (user + system) of process ``pid`` and all its descendants, the threads and
+    the reaped children of each included; 0 when ``pid`` is gone. Read just before the kernel
+    is shut down: the kernel (inside bwrap's PID namespace) is a descendant of the launched
+    process."""
+    import psutil
+
+    try:
+        root = psutil.Process(pid)
+        tree = [root, *root.children(recursive=True)]
+    except psutil.Error:
+        return 0.0
+    total = 0.0
+    for proc in tree:
+        try:
+            t = proc.cpu_times()
+        except psutil.Error:
+            continue
+        total += t.user + t.system + t.children_user + t.children_system
+    return round(total, 2)
 
 
 class _OutOfTime(Exception):

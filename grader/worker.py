@@ -57,6 +57,7 @@ class Outcome:
     flags: list[str]                     # integrity: reasons to review
     log: str = ""                        # kernel stderr, the sandbox's messages
     worker: str = ""                     # host and pid that ran it
+    cpu_seconds: float = 0.0             # CPU time of the kernels (user + system), all notebooks
 
 
 class InfrastructureError(RuntimeError):
@@ -86,6 +87,7 @@ def execute_job(job: Job) -> Outcome:
     flags: list[str] = []
     logs: list[str] = []
     executed: dict[str, bytes] = {}
+    cpu = 0.0
     for name, data in sorted(job.notebooks.items()):
         nb = nbformat.reads(data.decode("utf-8"), as_version=4)
         plan = integrity.arm(nb)                        # integrity hook
@@ -99,13 +101,31 @@ def execute_job(job: Job) -> Outcome:
         finally:
             shutil.rmtree(runtime, ignore_errors=True)
         logs.append(f"=== {name}: {runner.infrastructure or 'ran'} on {where()}; "
-                    f"events: {runner.events}; peak memory {runner.peak_memory >> 20} MB\n{runner.kernel_log}")
+                    f"events: {runner.events}; peak memory {runner.peak_memory >> 20} MB; "
+                    f"kernel CPU {runner.cpu_seconds:.1f} s; guard cell {cell_seconds(nb, 0):.1f} s\n"
+                    f"{runner.kernel_log}")
+        cpu += runner.cpu_seconds
         if runner.infrastructure:
             raise InfrastructureError(f"{name}: {runner.infrastructure}", "\n".join(logs))
         events += [f"{name}: {integrity.unshift_event(e)}" for e in runner.events]   # integrity hook
         flags += [f"{name}: {f}" for f in integrity.verify(nb, plan)]        # integrity hook
         executed[name] = nbformat.writes(nb).encode("utf-8")
-    return Outcome(executed, events, time.monotonic() - started, flags, "\n".join(logs), where())
+    return Outcome(executed, events, time.monotonic() - started, flags, "\n".join(logs), where(), round(cpu, 2))
+
+
+def cell_seconds(nb, index: int) -> float:
+    """Wall seconds cell ``index`` of the executed ``nb`` ran, from the timestamps nbclient records
+    (``metadata.execution``); 0.0 when it has none. Cell 0 of an armed notebook is the integrity
+    guard, which also does the lab's imports: the log says what they cost."""
+    from datetime import datetime
+
+    try:
+        timing = nb.cells[index].metadata.get("execution", {})
+        start, end = (datetime.fromisoformat(timing[key].replace("Z", "+00:00"))
+                      for key in ("iopub.status.busy", "shell.execute_reply"))
+    except (IndexError, KeyError, ValueError, AttributeError):
+        return 0.0
+    return max(0.0, (end - start).total_seconds())
 
 
 def job_sandbox(options: dict):

@@ -11,6 +11,7 @@ import html as html_lib
 import io
 import json
 import os
+import re
 import socket
 import threading
 import zipfile
@@ -179,6 +180,23 @@ def test_the_sandbox_held(graded):
     assert hog["memory"].startswith("MemoryError at ") and hog["fork"].startswith("BlockingIOError at "), hog
     assert int(hog["memory"].split()[-2]) <= MEMORY_CAP >> 20
     assert (ws.root / "gradebook.db").read_bytes()[:16] == b"SQLite format 3\x00"
+
+
+def test_each_job_records_its_kernels_cpu_time(graded):
+    """The CPU seconds of a student's kernel (issue 16's figure) are stored with the result and logged:
+    a correct notebook costs seconds (TensorFlow's import alone is more than one), the endless loop
+    burns a 90-s cell timeout on top, and nothing counts more than the job's cores could give."""
+    ws, results = graded["ws"], graded["results"]
+    correct, loop = results["correct"], results["loop"]
+    assert 1.0 < correct.cpu_seconds <= correct.seconds * os.cpu_count() + 1, correct
+    assert loop.cpu_seconds > correct.cpu_seconds + 60, (loop.cpu_seconds, correct.cpu_seconds)
+    state = json.loads((ws.state / LAB / "correct.json").read_text())
+    assert state["cpu_seconds"] == correct.cpu_seconds
+    log = (ws.root / "logs" / LAB / "correct.log").read_text()
+    assert f"kernel CPU {correct.cpu_seconds:.1f} s" in log
+    # the integrity guard cell imports the lab's modules first: its time is logged, and it is not nothing
+    guard = re.search(r"guard cell (\d+\.\d) s", log)
+    assert guard and 0.5 < float(guard.group(1)) < correct.seconds, log[:300]
 
 
 def test_report_lines(graded, capsys):
