@@ -67,7 +67,7 @@ def test_command_line_writes_files(tmp_path):
     subprocess.run([sys.executable, "-m", "bench", "--parts", "lab05,scaling,full", "--out", str(tmp_path),
                     "--repeats", "1", "--scaling-sizes", "300,600", "--scaling-epochs", "2",
                     "--limit", "600", "--cnn-epochs", "1", "--mlp-epochs", "1", "--lab05-epochs", "2",
-                    "--cnn-seeds", "2,3", "--full-trials", "bf16,shift"],
+                    "--cnn-seeds", "2,3", "--full-trials", "float32,shift"],
                    cwd=ROOT, check=True, capture_output=True)
     results = json.loads((tmp_path / "results.json").read_text())
     assert results["machine"]["cores"] >= 1 and results["machine"]["tensorflow"]
@@ -76,8 +76,16 @@ def test_command_line_writes_files(tmp_path):
     assert all(0 <= r["test_accuracy"] <= 1 for r in results["full"]["runs"])
     # the levers change how the network trains, never what it is
     trials = {t["trial"]: t for t in results["full_trials"]["rows"]}
-    assert set(trials) == {"bf16", "shift"} and {t["params"] for t in trials.values()} == {469_098}
-    assert "mixed bfloat16" in trials["bf16"]["recipe"] and "random shifts" in trials["shift"]["recipe"]
+    assert set(trials) == {"float32", "shift"} and {t["params"] for t in trials.values()} == {469_098}
+    # the recipe computes in mixed bfloat16; each trial changes one thing from it
+    assert all("mixed bfloat16" in r["recipe"] for r in results["full"]["runs"] if r["model"] == "cnn")
+    assert "mixed bfloat16" not in trials["float32"]["recipe"]
+    assert "random shifts" in trials["shift"]["recipe"] and "mixed bfloat16" in trials["shift"]["recipe"]
+    # what lab 6 shows: the CNN runs' median, next to results.json when --out is not bench/
+    shown = json.loads((tmp_path / "fashion_recipe.json").read_text())
+    cnn = sorted(r["test_accuracy"] for r in results["full"]["runs"] if r["model"] == "cnn")
+    assert [r["seed"] for r in shown["runs"]] == [2, 3] and shown["median_test_accuracy"] == round(sum(cnn) / 2, 4)
+    assert shown["min_test_accuracy"] == cnn[0] and "mixed bfloat16" in shown["recipe"]
     lab05 = results["lab05"]
     assert lab05["params"] == 889_322 and lab05["train_images"] == 600 and lab05["epochs"] == 2
     assert len(lab05["heldout_by_epoch"]) == 2 and lab05["heldout_accuracy"] == lab05["heldout_by_epoch"][-1]
@@ -130,3 +138,43 @@ def test_shipped_lab05_curves_are_a_complete_30_epoch_run():
     curves = json.loads((ROOT / "data" / "lab05_curves.json").read_text(encoding="utf-8"))
     check_lab05_curves(curves, epochs=30)
     assert curves["train_images"] == 3780 and curves["batch_size"] == 86
+
+
+def test_shipped_fashion_recipe_is_the_measured_one():
+    """What lab 6 prints (data/fashion_recipe.json) is the full part of bench/results.json, not a copy typed in."""
+    from bench import fullscale
+    from utils import models
+
+    results = json.loads((ROOT / "bench" / "results.json").read_text(encoding="utf-8"))
+    shown = json.loads((ROOT / "data" / "fashion_recipe.json").read_text(encoding="utf-8"))
+    assert shown == fullscale.recipe_summary(results["full"])
+    assert len(shown["runs"]) >= 3 and shown["epochs"] == models.FULL_DATA_RECIPE["epochs"]
+
+
+def test_student_cost_breakdown_splits_job_time_by_cell_kind():
+    """scripts/bench_student.py's table: each cell's seconds from nbclient's timestamps, by kind; what is
+    left of the job's time is the kernel's start and stop."""
+    sys.path.insert(0, str(ROOT / "scripts"))
+    import bench_student
+
+    def cell(source, start, end, **nbgrader):
+        c = nbformat.v4.new_code_cell(source)
+        c.metadata["nbgrader"] = nbgrader
+        c.metadata["execution"] = {"iopub.status.busy": f"2026-12-03T10:00:{start:06.3f}Z",
+                                   "shell.execute_reply": f"2026-12-03T10:00:{end:06.3f}Z"}
+        return c
+
+    nb = nbformat.v4.new_notebook(cells=[
+        cell("import keras", 1, 5), cell("data = course_data.prepare(full=FULL_DATA or None)", 5, 6),
+        cell("h = model.fit(x, y)", 6, 16), cell("### BEGIN SOLUTION\nx = 1", 16, 16.5, solution=True),
+        cell("assert x == 1", 16.5, 17, grade=True, points=1), cell("plots.plot_images(x)", 17, 19),
+        nbformat.v4.new_markdown_cell("text")])
+    parts = bench_student.breakdown(nb, job_seconds=21.0)
+    assert parts["by_kind"] == {"kernel": 3.0, "imports": 4.0, "data": 1.0, "training": 10.0, "test": 0.5,
+                                "answer": 0.5, "other": 2.0}
+    assert parts["slowest_cells"][0] == {"seconds": 10.0, "index": 2, "kind": "training", "grade_id": ""}
+    # the integrity guard cell (removed from the executed notebook) did the imports: the job log says how long
+    log = "=== a.ipynb: ran on h:1; events: []; peak memory 300 MB; kernel CPU 8.1 s; guard cell 2.5 s\nW tf\n"
+    assert bench_student.guard_seconds(log) == 2.5 and bench_student.guard_seconds("no such line") == 0.0
+    parts = bench_student.breakdown(nb, job_seconds=21.0, guard=2.5)
+    assert parts["by_kind"]["imports"] == 6.5 and parts["by_kind"]["kernel"] == 0.5
