@@ -39,7 +39,7 @@ help:
 	@echo "make bench      运行基准测试，写入 bench/RESULTS.md / run the benchmarks"
 	@echo "make grade SUBMISSIONS=export.zip  收集、沙箱评分、反馈、报告 / grade a class from an LMS export"
 	@echo "make grade-report  重新生成成绩与逐题报告 / rebuild grades.csv and the per-question report"
-	@echo "make bench-grade   评分性能基准：本地进程池、Dask、评分主进程开销 / grading benchmark (N=16, OWNER_N=1000)"
+	@echo "make bench-grade   评分性能基准：本地进程池、Dask、评分主进程开销、每个学生的 CPU / grading benchmark (N=16, OWNER_N=1000)"
 	@echo "make install    只安装环境 / only create the environment"
 	@echo "make clean      删除虚拟环境与临时文件 / remove the environment and caches"
 
@@ -122,6 +122,7 @@ OWNER_N ?= 1000
 bench-grade: install
 	$(PY) scripts/bench_grading.py -n $(N)
 	$(PY) scripts/bench_owner.py -n $(OWNER_N)
+	$(PY) scripts/bench_student.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info
