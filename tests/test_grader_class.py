@@ -185,11 +185,13 @@ def test_the_sandbox_held(graded):
 def test_each_job_records_its_kernels_cpu_time(graded):
     """The CPU seconds of a student's kernel (issue 16's figure) are stored with the result and logged:
     a correct notebook costs seconds (TensorFlow's import alone is more than one), the endless loop
-    burns a 90-s cell timeout on top, and nothing counts more than the job's cores could give."""
+    burns CPU until its 90-s cell timeout on top (at least 20 s of it even when other jobs share the cores:
+    47.7 s was the least seen, with two stability runs beside the test), and nothing counts more than the
+    job's cores could give."""
     ws, results = graded["ws"], graded["results"]
     correct, loop = results["correct"], results["loop"]
     assert 1.0 < correct.cpu_seconds <= correct.seconds * os.cpu_count() + 1, correct
-    assert loop.cpu_seconds > correct.cpu_seconds + 60, (loop.cpu_seconds, correct.cpu_seconds)
+    assert loop.cpu_seconds > correct.cpu_seconds + 20, (loop.cpu_seconds, correct.cpu_seconds)
     state = json.loads((ws.state / LAB / "correct.json").read_text())
     assert state["cpu_seconds"] == correct.cpu_seconds
     log = (ws.root / "logs" / LAB / "correct.log").read_text()
