@@ -94,6 +94,37 @@ def make_class(students: int, folder: Path) -> None:
             sy.write(sy.student_notebook(lab, sy.solved(lab)), folder / f"s{i:03d}" / f"{lab}.ipynb")
 
 
+REFERENCE = """
+import json, time
+import keras, tensorflow as tf
+from utils import data as course_data, models
+tf.config.threading.set_intra_op_parallelism_threads(1)
+tf.config.threading.set_inter_op_parallelism_threads(1)
+data = course_data.prepare(full=False)
+keras.utils.set_random_seed(2)
+model = models.compile_classifier(models.digit_cnn(), "adam", learning_rate=0.001)
+started = time.process_time()
+model.fit(data.x_train, data.y_train, batch_size=64, epochs=2, validation_data=(data.x_val, data.y_val), verbose=0)
+print(json.dumps(round(time.process_time() - started, 2)))
+"""
+
+
+def reference_seconds(env: dict, copies: int) -> float:
+    """CPU seconds of a fixed workload (``digit_cnn``, 2 epochs on the course subset, one thread), ``copies``
+    of it at once (as many as the batch has workers; the mean), measured just before the batch. This VM's
+    speed drifts by a third within an hour, mostly when both cores are busy, so figures taken at different
+    times are compared through it."""
+    runs = [subprocess.Popen([sys.executable, "-c", REFERENCE], env=env, cwd=ROOT, text=True,
+                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL) for _ in range(max(1, copies))]
+    seconds = []
+    for run in runs:
+        out, _ = run.communicate()
+        if run.returncode:
+            raise RuntimeError(f"the reference workload failed (exit {run.returncode})")
+        seconds.append(float(out.strip().splitlines()[-1]))
+    return round(sum(seconds) / len(seconds), 2)
+
+
 def load() -> str:
     return Path("/proc/loadavg").read_text().strip() if Path("/proc/loadavg").exists() else "n/a"
 
@@ -112,6 +143,7 @@ def main() -> int:
         make_class(args.students, work / "class")
         subprocess.run([*grader, "collect", str(work / "class"), "--workspace", str(work / "ws")], env=env,
                        check=True, stdout=subprocess.DEVNULL, cwd=ROOT)
+        reference = reference_seconds(env, args.workers)
         before = load()
         started = time.perf_counter()
         subprocess.run([*grader, "autograde", "--workspace", str(work / "ws"), "--quiet",
@@ -143,7 +175,7 @@ def main() -> int:
     result = {"command": "python scripts/bench_student.py " + " ".join(sys.argv[1:]),
               "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "cores": os.cpu_count(),
               "workers": args.workers, "students": args.students, "loadavg": {"before": before, "after": after},
-              "wall_seconds": round(wall, 1), "cpu_seconds_per_student": cpu, "job_seconds_per_student": job,
+              "wall_seconds": round(wall, 1), "reference_cpu_seconds": reference, "cpu_seconds_per_student": cpu, "job_seconds_per_student": job,
               "goal_cpu_seconds": GOAL, "least_acceptable_cpu_seconds": LEAST, "all_graded_cleanly": clean,
               "labs": labs}
     args.out.mkdir(parents=True, exist_ok=True)
@@ -175,7 +207,10 @@ time; the other columns split each lab's job time (wall seconds) by the cells' e
 | **student** | **{cpu}** | **{result['job_seconds_per_student']}** | {' | '.join(str(totals[k]) for k in KINDS)} |
 
 **{cpu} CPU-s per student; goal ≤ {GOAL} {mark}** (≤ {LEAST} the least acceptable). Every job graded
-without an event: {result['all_graded_cleanly']}. Wall time of the batch: {result['wall_seconds']} s. The owner's
+without an event: {result['all_graded_cleanly']}. Wall time of the batch: {result['wall_seconds']} s. Reference
+workload just before (`digit_cnn`, 2 epochs on the course subset, one thread, one copy per worker at once, the mean;
+this VM's speed drifts):
+{result.get('reference_cpu_seconds', 'n/a')} CPU-s. The owner's
 share (prepare, record) is in "The owner's cost" below (about 0.03 CPU-s a notebook). Results: bench/student.json.
 {END}"""
     text = md.read_text() if md.exists() else "# Grading benchmark\n"

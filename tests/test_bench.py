@@ -23,7 +23,8 @@ def tiny_notebook(tmp_path_factory):
         "net = models.compile_classifier(models.digit_cnn_5x5())\n"
         "net.fit(split.x_train[:64], split.y_train[:64], epochs=1, verbose=0)\n"
         "other = models.compile_classifier(models.digit_cnn())\n"
-        "other.fit(split.x_train[:32], split.y_train[:32], epochs=1, verbose=0)")]
+        "other.fit(split.x_train[:32], split.y_train[:32], epochs=1, verbose=0)\n"
+        "chosen = net   # as lab 5 chooses on validation: the final network is this one, not the last trained")]
     path = folder / "lab99_tiny.ipynb"
     nbformat.write(nb, path)
     return path
@@ -33,10 +34,10 @@ def test_execute_times_and_scores_trained_models(tiny_notebook):
     result = series.execute(tiny_notebook)
     assert result["seconds"] > 0 and result["peak_mb"] > 50
     names = [m["name"] for m in result["models"]]
-    assert names == ["net", "other"]
+    assert names == ["chosen", "other"]
     first, last = result["models"]
     assert first["params"] == 242_062 and last["params"] == 324_906
-    assert [m["final"] for m in result["models"]] == [False, True]
+    assert [m["final"] for m in result["models"]] == [True, False]
     assert all(0.0 <= m["heldout_accuracy"] <= 1.0 and m["train_seconds"] > 0 for m in result["models"])
 
 
@@ -46,7 +47,7 @@ def test_series_summary_and_report(tiny_notebook):
     assert row["seconds"]["runs"] == 2 and row["seconds"]["min"] <= row["seconds"]["median"] <= row["seconds"]["max"]
     assert len(row["accuracy_runs"]) == 2
     text = report.markdown({"machine": {"cores": 2}, "series": out})
-    assert "| lab99_tiny | net | 242,062 |" in text and "| lab99_tiny | **other** | 324,906 |" in text
+    assert "| lab99_tiny | **chosen** | 242,062 |" in text and "| lab99_tiny | other | 324,906 |" in text
 
 
 def test_report_marks_goals_both_ways():
