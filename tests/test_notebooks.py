@@ -95,3 +95,26 @@ def test_every_fill_in_is_graded_and_instructed(source):
             later_tests = [c for c in nb.cells[i + 1:] if nbmeta(c).get("grade") and not nbmeta(c).get("solution")]
             assert later_tests, f"{cell.id}: no test cell after this fill-in"
     assert nb.metadata.kernelspec.name == "cnn-course"
+
+
+OPT_IN = {  # lab -> what its TRAIN_HERE branch prints when it trains (lab 4: the model; lab 6: the recipe demo)
+    "lab04_evaluation": "在这里训练了 4 个周期",
+    "lab06_fashion": "推荐网络在这里训练 2 个周期后的验证准确率",
+}
+
+
+@pytest.mark.parametrize("lab", sorted(OPT_IN))
+def test_opt_in_training_runs(lab):
+    """Labs 4 and 6 load shipped results by default; a student who sets TRAIN_HERE = True gets a notebook
+    that trains and still runs to the end (its later cells and tests use what it trained)."""
+    from nbclient import NotebookClient
+
+    path = ROOT / "solutions" / lab / f"{lab}.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    switched = [c for c in nb.cells if c.cell_type == "code" and "TRAIN_HERE = False" in c.source]
+    assert len(switched) == 1, f"{lab}: expected one TRAIN_HERE = False switch"
+    switched[0].source = switched[0].source.replace("TRAIN_HERE = False", "TRAIN_HERE = True")
+    NotebookClient(nb, timeout=600, kernel_name=nb.metadata.kernelspec.name,
+                   resources={"metadata": {"path": str(path.parent)}}).execute()
+    printed = "".join(o.get("text", "") for o in switched[0].outputs if o.get("output_type") == "stream")
+    assert OPT_IN[lab] in printed, printed
