@@ -4,8 +4,8 @@
 
 Each notebook runs once with nbclient, as Validate and the grader run it (same kernel, same
 settings). The kernel's start-up is timed apart; each cell's wall time is recorded with its
-kind: ``imports`` (the first code cell), ``training`` (a cell that calls ``fit``), ``test``
-(an nbgrader test cell), ``answer`` (a solution cell) or ``other``. The JSON keeps every cell;
+kind (``scripts/bench_student.py``'s ``kind_of``): ``imports`` (the first code cell), ``training``
+(a cell that calls ``fit``), ``test`` (an nbgrader test cell), ``answer`` (a solution cell), ``data`` or ``other``. The JSON keeps every cell;
 the printed table sums the kinds per lab and lists the slowest cells.
 """
 from __future__ import annotations
@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
+import sys
 import time
 from pathlib import Path
 
@@ -21,20 +21,8 @@ import nbformat
 from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parents[1]
-KINDS = ("kernel", "imports", "training", "test", "answer", "other")
-
-
-def kind_of(cell, first: bool) -> str:
-    meta = cell.metadata.get("nbgrader", {})
-    if first:
-        return "imports"
-    if re.search(r"\.fit\(|run_experiment\(|train_\w*\(", cell.source):
-        return "training"
-    if meta.get("grade"):
-        return "test"
-    if meta.get("solution"):
-        return "answer"
-    return "other"
+sys.path.insert(0, str(ROOT / "scripts"))
+from bench_student import KINDS, kind_of  # noqa: E402  one classifier of cells for both tables
 
 
 def profile(notebook: Path, timeout: int = 900) -> dict:
